@@ -1,0 +1,28 @@
+"""Plain records and pure functions every other layer speaks: no I/O, no Qt."""
+
+from console.domain.influence import InfluenceBreakdown, influence_breakdown
+from console.domain.records import (
+    Account,
+    Author,
+    Batch,
+    Direction,
+    Post,
+    ThreadStatus,
+    Visibility,
+)
+from console.domain.timeutil import iso_utc, parse_iso, utc_now
+
+__all__ = [
+    "Account",
+    "Author",
+    "Batch",
+    "Direction",
+    "InfluenceBreakdown",
+    "Post",
+    "ThreadStatus",
+    "Visibility",
+    "influence_breakdown",
+    "iso_utc",
+    "parse_iso",
+    "utc_now",
+]

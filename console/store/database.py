@@ -1,0 +1,111 @@
+"""Opening an inbox file safely: check it is ours, back it up before migrating, then migrate.
+
+Nothing is written to a file until it has been confirmed to be a Tend inbox of a version this app understands, so a
+wrong ``--db`` path can never damage someone's other database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+from console.store.errors import InboxCorrupt, InboxTooNew, InboxUnavailable, NotATendInbox, translate_sqlite_error
+from console.store.schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def _inspect(path: Path) -> tuple[int, int, int]:
+    """Read (application_id, user_version, table count) through a read-only connection."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as error:
+        translated = translate_sqlite_error(error, str(path))
+        if isinstance(translated, sqlite3.Error):
+            raise InboxCorrupt(
+                f"{path} is not a Tend inbox that can be read ({error}). Tend left it untouched."
+            ) from error
+        raise translated from error
+    return app_id, version, tables
+
+
+def check_inbox_file(path: Path) -> int:
+    """Return the schema version of an existing file (0 for a new or empty one), or raise an owner-facing error."""
+    if not path.exists() or path.stat().st_size == 0:
+        return 0
+    app_id, version, tables = _inspect(path)
+    if app_id != APPLICATION_ID:
+        if app_id == 0 and version == 0 and tables == 0:
+            return 0
+        raise NotATendInbox(
+            f"{path} is a database, but not a Tend inbox. Tend left it untouched; choose another file with --db."
+        )
+    if version > LATEST_VERSION:
+        raise InboxTooNew(
+            f"The inbox at {path} was saved by a newer version of Tend (format {version}, this app knows up to "
+            f"{LATEST_VERSION}). Update Tend to open it; the file was left untouched."
+        )
+    return version
+
+
+def backup_before_migration(path: Path, conn: sqlite3.Connection, version: int) -> Path:
+    """Copy the live database (consistent, WAL included) next to it before changing its schema."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.before-v{version + 1}-{stamp}.bak")
+    dest = sqlite3.connect(target)
+    try:
+        conn.backup(dest)
+    finally:
+        dest.close()
+    return target
+
+
+def connect(path: Path) -> sqlite_utils.Database:
+    """An autocommit connection with WAL, foreign keys and a busy timeout; callers open transactions explicitly."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return sqlite_utils.Database(conn)
+
+
+def open_database(path: Path) -> sqlite_utils.Database:
+    """Open (creating if needed) and migrate the inbox at ``path``."""
+    path = Path(path)
+    version = check_inbox_file(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InboxUnavailable(f"Tend cannot create the folder for its inbox at {path.parent}: {error}.") from error
+    try:
+        db = connect(path)
+        if version < LATEST_VERSION:
+            migrate(db, path, version)
+        return db
+    except sqlite3.Error as error:
+        translated = translate_sqlite_error(error, str(path))
+        if translated is error:
+            raise
+        raise translated from error
+
+
+def migrate(db: sqlite_utils.Database, path: Path, version: int) -> None:
+    """Run each pending migration in its own transaction; a failure leaves the previous version intact."""
+    if version > 0:
+        backup_before_migration(path, db.conn, version)
+    for number in range(version, LATEST_VERSION):
+        with db.atomic():
+            if number == 0:
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            MIGRATIONS[number](db)
+            db.execute(f"PRAGMA user_version = {number + 1}")

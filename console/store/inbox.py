@@ -1,0 +1,264 @@
+"""The inbox: the only place that writes SQL.
+
+One ``Inbox`` per connection. The app keeps one for the sync writer (used from a single worker thread, so the Qt
+thread never waits on a write) and one read-only for the Qt models.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from console.domain import Account, Batch, ThreadStatus, influence_breakdown, iso_utc, utc_now
+from console.store.database import open_database
+from console.store.errors import translate_sqlite_error
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """What a write changed, so the UI refreshes only what it shows."""
+
+    thread_ids: frozenset[str] = frozenset()
+    new_posts: int = 0
+    account_id: str | None = None
+
+
+_UPSERT_AUTHOR = """
+INSERT INTO authors (id, network, handle, display_name, followers_count, following_count, posts_count, url,
+                     observed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET
+    handle = excluded.handle, display_name = excluded.display_name, followers_count = excluded.followers_count,
+    following_count = excluded.following_count, posts_count = excluded.posts_count, url = excluded.url,
+    observed_at = excluded.observed_at
+WHERE excluded.observed_at >= authors.observed_at
+"""
+
+# The WHERE clause is what keeps counts moving forward in time: an older observation of a post never replaces a
+# newer one, whichever order pages arrive in.
+_UPSERT_POST = """
+INSERT INTO posts (id, network, account_id, thread_id, parent_id, author_id, url, text, created_at, observed_at,
+                   reshare_count, quote_count, like_count, reply_count, visibility, direction)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET
+    text = excluded.text, url = excluded.url, observed_at = excluded.observed_at,
+    reshare_count = excluded.reshare_count, quote_count = excluded.quote_count, like_count = excluded.like_count,
+    reply_count = excluded.reply_count, visibility = excluded.visibility
+WHERE excluded.observed_at > posts.observed_at
+"""
+
+# Recompute the denormalised thread row from its posts. A done or snoozed thread reopens when a customer post newer
+# than any it had before arrives.
+_REFRESH_THREADS = """
+WITH touched(id) AS (SELECT value FROM json_each(:ids)),
+agg AS (
+    SELECT p.thread_id AS id,
+           max(p.created_at) AS last_activity_at,
+           max(CASE WHEN p.direction = 'in' THEN p.created_at END) AS last_in_at,
+           max(CASE WHEN p.direction = 'out' THEN p.created_at END) AS last_out_at,
+           count(*) AS post_count,
+           sum(p.reshare_count + p.quote_count) AS reshare_total
+    FROM touched JOIN posts p ON p.thread_id = touched.id
+    GROUP BY p.thread_id
+)
+INSERT INTO threads (id, account_id, network, root_post_id, status, status_changed_at, last_activity_at,
+                     needs_reply, last_in_at, last_out_at, last_in_post_id, waiting_since, post_count, reshare_total)
+SELECT agg.id,
+       (SELECT account_id FROM posts WHERE thread_id = agg.id ORDER BY created_at LIMIT 1),
+       (SELECT network FROM posts WHERE thread_id = agg.id LIMIT 1),
+       agg.id,
+       'open',
+       :now,
+       agg.last_activity_at,
+       agg.last_in_at IS NOT NULL AND (agg.last_out_at IS NULL OR agg.last_in_at > agg.last_out_at),
+       agg.last_in_at,
+       agg.last_out_at,
+       (SELECT id FROM posts WHERE thread_id = agg.id AND direction = 'in' ORDER BY created_at DESC LIMIT 1),
+       (SELECT min(created_at) FROM posts
+         WHERE thread_id = agg.id AND direction = 'in' AND created_at > coalesce(agg.last_out_at, '')),
+       agg.post_count,
+       agg.reshare_total
+FROM agg WHERE true
+ON CONFLICT(id) DO UPDATE SET
+    last_activity_at = excluded.last_activity_at,
+    needs_reply = excluded.needs_reply,
+    last_out_at = excluded.last_out_at,
+    last_in_post_id = excluded.last_in_post_id,
+    waiting_since = excluded.waiting_since,
+    post_count = excluded.post_count,
+    reshare_total = excluded.reshare_total,
+    status = CASE WHEN threads.status != 'open' AND excluded.last_in_at > coalesce(threads.last_in_at, '')
+                  THEN 'open' ELSE threads.status END,
+    snooze_until = CASE WHEN threads.status != 'open' AND excluded.last_in_at > coalesce(threads.last_in_at, '')
+                  THEN NULL ELSE threads.snooze_until END,
+    status_changed_at = CASE WHEN threads.status != 'open'
+                              AND excluded.last_in_at > coalesce(threads.last_in_at, '')
+                  THEN excluded.status_changed_at ELSE threads.status_changed_at END,
+    last_in_at = excluded.last_in_at
+"""
+
+_REFRESH_AUTHORS = """
+UPDATE authors SET
+    engagement = coalesce((SELECT sum(reshare_count + quote_count + like_count) FROM posts
+                           WHERE posts.author_id = authors.id AND posts.direction = 'in'), 0)
+WHERE id IN (SELECT value FROM json_each(?))
+"""
+
+_REFRESH_INFLUENCE = """
+UPDATE authors SET influence = tend_influence(followers_count, following_count, posts_count, engagement)
+WHERE id IN (SELECT value FROM json_each(?))
+"""
+
+
+def _influence_sql(followers: int, following: int, posts: int, engagement: int) -> int:
+    return influence_breakdown(followers, following, posts, engagement).score
+
+
+class Inbox:
+    """A connection to one inbox file with the operations Tend performs on it."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path, clock: Clock = utc_now) -> None:
+        self.db = db
+        self.path = path
+        self._clock = clock
+        db.conn.create_function("tend_influence", 4, _influence_sql, deterministic=True)
+
+    @classmethod
+    def open(cls, path: Path | str, clock: Clock = utc_now) -> Inbox:
+        path = Path(path)
+        return cls(open_database(path), path, clock)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite_utils.Database]:
+        """One transaction; SQLite errors the owner can act on come out as ``InboxError``."""
+        try:
+            with self.db.atomic() as db:
+                yield db
+        except sqlite3.Error as error:
+            translated = translate_sqlite_error(error, str(self.path))
+            if translated is error:
+                raise
+            raise translated from error
+
+    # -- accounts and cursors -------------------------------------------------------------------------------------
+
+    def ensure_account(self, account: Account) -> None:
+        with self._writing() as db:
+            db.execute(
+                """INSERT INTO accounts (id, network, handle, server_url, display_name, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET handle = excluded.handle, server_url = excluded.server_url,
+                                                 display_name = excluded.display_name""",
+                (account.id, account.network, account.handle, account.server_url, account.display_name,
+                 iso_utc(self._clock())),
+            )
+
+    def accounts(self) -> list[Account]:
+        rows = self.db.execute("SELECT id, network, handle, server_url, display_name FROM accounts ORDER BY id")
+        return [Account(*row) for row in rows.fetchall()]
+
+    def cursor(self, account_id: str, stream: str) -> str | None:
+        row = self.db.execute(
+            "SELECT cursor FROM sync_cursors WHERE account_id = ? AND stream = ?", (account_id, stream)
+        ).fetchone()
+        return row[0] if row else None
+
+    # -- ingest ----------------------------------------------------------------------------------------------------
+
+    def apply_batch(self, batch: Batch) -> ChangeSet:
+        """Store one connector page and move its cursor, all or nothing."""
+        now = iso_utc(self._clock())
+        with self._writing() as db:
+            new_posts = self._count_unknown_posts(db, batch)
+            changes = self._write_records(db, batch, now)
+            if batch.cursor is not None:
+                db.execute(
+                    """INSERT INTO sync_cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?)
+                       ON CONFLICT(account_id, stream) DO UPDATE SET cursor = excluded.cursor,
+                                                                     updated_at = excluded.updated_at""",
+                    (batch.account_id, batch.stream, batch.cursor, now),
+                )
+        return ChangeSet(changes, new_posts, batch.account_id)
+
+    @staticmethod
+    def _count_unknown_posts(db: sqlite_utils.Database, batch: Batch) -> int:
+        ids = {p.id for p in batch.posts}
+        if not ids:
+            return 0
+        known = db.execute(
+            "SELECT count(*) FROM posts WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
+        ).fetchone()[0]
+        return len(ids) - known
+
+    def _write_records(self, db: sqlite_utils.Database, batch: Batch, now: str) -> frozenset[str]:
+        conn = db.conn
+        if batch.authors:
+            conn.executemany(
+                _UPSERT_AUTHOR,
+                [
+                    (a.id, a.network, a.handle, a.display_name, a.followers_count, a.following_count,
+                     a.posts_count, a.url, a.observed_at or now)
+                    for a in batch.authors
+                ],
+            )
+        if not batch.posts:
+            author_ids = json.dumps([a.id for a in batch.authors])
+            conn.execute(_REFRESH_INFLUENCE, (author_ids,))
+            return frozenset()
+        conn.executemany(
+            _UPSERT_POST,
+            [
+                (p.id, p.network, p.account_id, p.thread_id, p.parent_id, p.author_id, p.url, p.text, p.created_at,
+                 p.observed_at or now, p.reshare_count, p.quote_count, p.like_count, p.reply_count,
+                 str(p.visibility), str(p.direction))
+                for p in batch.posts
+            ],
+        )
+        thread_ids = frozenset(p.thread_id for p in batch.posts)
+        conn.execute(_REFRESH_THREADS, {"ids": json.dumps(sorted(thread_ids)), "now": now})
+        author_ids = json.dumps(sorted({p.author_id for p in batch.posts} | {a.id for a in batch.authors}))
+        conn.execute(_REFRESH_AUTHORS, (author_ids,))
+        conn.execute(_REFRESH_INFLUENCE, (author_ids,))
+        return thread_ids
+
+    # -- owner actions ---------------------------------------------------------------------------------------------
+
+    def set_thread_status(self, thread_id: str, status: ThreadStatus, snooze_until: datetime | None = None) -> ChangeSet:
+        """Mark a thread done, reopen it, or snooze it until a moment (which must be given for snoozing)."""
+        if status is ThreadStatus.SNOOZED and snooze_until is None:
+            raise ValueError("snoozing needs a time to come back")
+        until = iso_utc(snooze_until) if status is ThreadStatus.SNOOZED and snooze_until else None
+        with self._writing() as db:
+            db.execute(
+                "UPDATE threads SET status = ?, snooze_until = ?, status_changed_at = ? WHERE id = ?",
+                (str(status), until, iso_utc(self._clock()), thread_id),
+            )
+        return ChangeSet(frozenset({thread_id}))
+
+    def wake_snoozed(self) -> ChangeSet:
+        """Bring back every snoozed thread whose time has come."""
+        now = iso_utc(self._clock())
+        with self._writing() as db:
+            rows = db.execute(
+                "SELECT id FROM threads WHERE status = 'snoozed' AND snooze_until <= ?", (now,)
+            ).fetchall()
+            ids = [r[0] for r in rows]
+            if ids:
+                db.execute(
+                    """UPDATE threads SET status = 'open', snooze_until = NULL, status_changed_at = ?
+                       WHERE id IN (SELECT value FROM json_each(?))""",
+                    (now, json.dumps(ids)),
+                )
+        return ChangeSet(frozenset(ids))

@@ -1,0 +1,147 @@
+"""The inbox schema, as a list of versioned migrations.
+
+The schema is a public contract (docs/schema.md): owners open their inbox in ``sqlite3`` or Datasette. A migration
+is appended, never edited, once released. ``PRAGMA user_version`` records how many have run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+# 'TEND' in ASCII: marks a file as a Tend inbox so we never write to someone else's database.
+APPLICATION_ID = 0x54454E44
+
+
+def _v1_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            network TEXT NOT NULL,
+            handle TEXT NOT NULL,
+            server_url TEXT NOT NULL,
+            display_name TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            needs_reconnect INTEGER NOT NULL DEFAULT 0
+        );
+
+        CREATE TABLE authors (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            network TEXT NOT NULL,
+            handle TEXT NOT NULL,
+            display_name TEXT NOT NULL DEFAULT '',
+            followers_count INTEGER NOT NULL DEFAULT 0,
+            following_count INTEGER NOT NULL DEFAULT 0,
+            posts_count INTEGER NOT NULL DEFAULT 0,
+            engagement INTEGER NOT NULL DEFAULT 0,
+            influence INTEGER NOT NULL DEFAULT 0,
+            url TEXT NOT NULL DEFAULT '',
+            observed_at TEXT NOT NULL DEFAULT ''
+        );
+
+        CREATE TABLE posts (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            network TEXT NOT NULL,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            thread_id TEXT NOT NULL,
+            parent_id TEXT,
+            author_id TEXT NOT NULL REFERENCES authors(id),
+            url TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            observed_at TEXT NOT NULL,
+            reshare_count INTEGER NOT NULL DEFAULT 0,
+            quote_count INTEGER NOT NULL DEFAULT 0,
+            like_count INTEGER NOT NULL DEFAULT 0,
+            reply_count INTEGER NOT NULL DEFAULT 0,
+            visibility TEXT NOT NULL DEFAULT 'public'
+                CHECK (visibility IN ('public', 'unlisted', 'private', 'direct')),
+            direction TEXT NOT NULL CHECK (direction IN ('in', 'out'))
+        );
+        CREATE INDEX posts_by_thread ON posts(thread_id, direction, created_at);
+        CREATE INDEX posts_by_author ON posts(author_id);
+
+        CREATE TABLE threads (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            network TEXT NOT NULL,
+            root_post_id TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'snoozed', 'done')),
+            status_changed_at TEXT NOT NULL,
+            snooze_until TEXT,
+            last_activity_at TEXT NOT NULL,
+            needs_reply INTEGER NOT NULL DEFAULT 0,
+            last_in_at TEXT,
+            last_out_at TEXT,
+            last_in_post_id TEXT,
+            waiting_since TEXT,
+            post_count INTEGER NOT NULL DEFAULT 0,
+            reshare_total INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX threads_by_status ON threads(status, needs_reply, last_activity_at, id);
+        CREATE INDEX threads_by_account ON threads(account_id, last_activity_at, id);
+        CREATE INDEX threads_by_activity ON threads(last_activity_at, id);
+
+        CREATE TABLE sync_cursors (
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            stream TEXT NOT NULL,
+            cursor TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (account_id, stream)
+        );
+
+        -- One row per observed change of a post's counts: how fast a complaint is spreading.
+        CREATE TABLE count_samples (
+            post_id TEXT NOT NULL,
+            observed_at TEXT NOT NULL,
+            reshare_count INTEGER NOT NULL,
+            quote_count INTEGER NOT NULL,
+            like_count INTEGER NOT NULL,
+            reply_count INTEGER NOT NULL,
+            PRIMARY KEY (post_id, observed_at)
+        ) WITHOUT ROWID;
+
+        CREATE TRIGGER posts_sample_first AFTER INSERT ON posts BEGIN
+            INSERT OR REPLACE INTO count_samples
+            VALUES (new.id, new.observed_at, new.reshare_count, new.quote_count, new.like_count, new.reply_count);
+        END;
+        CREATE TRIGGER posts_sample_change
+        AFTER UPDATE OF reshare_count, quote_count, like_count, reply_count ON posts
+        WHEN old.reshare_count IS NOT new.reshare_count OR old.quote_count IS NOT new.quote_count
+          OR old.like_count IS NOT new.like_count OR old.reply_count IS NOT new.reply_count
+        BEGIN
+            INSERT OR REPLACE INTO count_samples
+            VALUES (new.id, new.observed_at, new.reshare_count, new.quote_count, new.like_count, new.reply_count);
+        END;
+        """
+    )
+    # Full-text search over post text and author names, kept in step by triggers (sqlite-utils' own FTS layout),
+    # but re-indexing a post only when its text changes: counts change far more often than words.
+    db["posts"].enable_fts(["text"], fts_version="FTS5", tokenize="unicode61 remove_diacritics 2", create_triggers=True)
+    db["authors"].enable_fts(
+        ["handle", "display_name"], fts_version="FTS5", tokenize="unicode61 remove_diacritics 2", create_triggers=True
+    )
+    db.executescript(
+        """
+        DROP TRIGGER posts_au;
+        CREATE TRIGGER posts_au AFTER UPDATE OF text ON posts WHEN old.text IS NOT new.text BEGIN
+            INSERT INTO posts_fts (posts_fts, rowid, text) VALUES ('delete', old.pk, old.text);
+            INSERT INTO posts_fts (rowid, text) VALUES (new.pk, new.text);
+        END;
+        DROP TRIGGER authors_au;
+        CREATE TRIGGER authors_au AFTER UPDATE OF handle, display_name ON authors
+        WHEN old.handle IS NOT new.handle OR old.display_name IS NOT new.display_name BEGIN
+            INSERT INTO authors_fts (authors_fts, rowid, handle, display_name)
+            VALUES ('delete', old.pk, old.handle, old.display_name);
+            INSERT INTO authors_fts (rowid, handle, display_name) VALUES (new.pk, new.handle, new.display_name);
+        END;
+        """
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1_initial,)
+LATEST_VERSION = len(MIGRATIONS)
