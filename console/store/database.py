@@ -12,7 +12,14 @@ from pathlib import Path
 
 import sqlite_utils
 
-from console.store.errors import InboxCorrupt, InboxTooNew, InboxUnavailable, NotATendInbox, translate_sqlite_error
+from console.store.errors import (
+    InboxCorrupt,
+    InboxError,
+    InboxTooNew,
+    InboxUnavailable,
+    NotATendInbox,
+    translate_sqlite_error,
+)
 from console.store.schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
@@ -21,7 +28,8 @@ BUSY_TIMEOUT_MS = 5000
 def _inspect(path: Path) -> tuple[int, int, int]:
     """Read (application_id, user_version, table count) through a read-only connection."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # A proper file: URI, so '#', '?' or '%' in a file name cannot redirect the check to another file.
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -42,6 +50,21 @@ def check_inbox_file(path: Path) -> int:
     """Return the schema version of an existing file (0 for a new or empty one), or raise an owner-facing error."""
     if not path.exists() or path.stat().st_size == 0:
         return 0
+    # Reading a WAL-mode file, even read-only, creates empty -wal and -shm files next to it: a file we refuse must
+    # be left as we found it, neighbours included.
+    sidecars = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    created_by_us = [sidecar for sidecar in sidecars if not sidecar.exists()]
+    try:
+        return _check_inspected(path)
+    except InboxError:
+        wal = sidecars[0]
+        if not (wal in created_by_us and wal.exists() and wal.stat().st_size > 0):
+            for sidecar in created_by_us:
+                sidecar.unlink(missing_ok=True)
+        raise
+
+
+def _check_inspected(path: Path) -> int:
     app_id, version, tables = _inspect(path)
     if app_id != APPLICATION_ID:
         if app_id == 0 and version == 0 and tables == 0:
@@ -89,8 +112,12 @@ def open_database(path: Path) -> sqlite_utils.Database:
         raise InboxUnavailable(f"Tend cannot create the folder for its inbox at {path.parent}: {error}.") from error
     try:
         db = connect(path)
-        if version < LATEST_VERSION:
-            migrate(db, path, version)
+        try:
+            if version < LATEST_VERSION:
+                migrate(db, path, version)
+        except BaseException:
+            db.close()  # a failed open must not keep the file open (and locked, on Windows) until garbage collection
+            raise
         return db
     except sqlite3.Error as error:
         translated = translate_sqlite_error(error, str(path))

@@ -16,6 +16,7 @@ class ViewKind(StrEnum):
     SNOOZED = "snoozed"
     DONE = "done"
     ACCOUNT = "account"
+    ALL = "all"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ _VIEW_WHERE = {
     ViewKind.SNOOZED: "t.status = 'snoozed'",
     ViewKind.DONE: "t.status = 'done'",
     ViewKind.ACCOUNT: "t.account_id = :account_id",
+    ViewKind.ALL: "1 = 1",
 }
 
 _SEARCH_WHERE = """t.id IN (

@@ -1,0 +1,1 @@
+"""The thin async layer between the core (store, connectors) and the UI."""

@@ -1,0 +1,186 @@
+"""The sync engine: runs every connector concurrently on the asyncio (qasync) loop and writes what they fetch.
+
+Each page a connector yields is written in one transaction together with its cursor before the next page is asked
+for, so a failure at any point loses nothing that was already fetched and never moves a cursor past unsaved data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from console.connectors import AuthExpired, Connector, ConnectorError
+from console.domain import utc_now
+from console.services.writer import StoreWriter
+from console.store import ChangeSet, Inbox, InboxError
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+NETWORK_NAMES = {"mastodon": "Mastodon", "bluesky": "Bluesky", "x": "X"}
+
+
+class SyncState(StrEnum):
+    IDLE = "idle"
+    SYNCING = "syncing"
+    OK = "ok"
+    ERROR = "error"
+    NEEDS_RECONNECT = "needs_reconnect"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatus:
+    """What the status bar shows for one account."""
+
+    account_id: str
+    label: str
+    state: SyncState
+    message: str = ""
+    new_posts: int = 0
+    at: datetime | None = None
+
+
+@dataclass(slots=True)
+class SyncResult:
+    account_id: str
+    new_posts: int = 0
+    pages: int = 0
+    error: str | None = None
+    retry_after: float | None = None
+    changed_threads: set[str] = field(default_factory=set)
+
+
+def account_label(connector: Connector) -> str:
+    network = NETWORK_NAMES.get(connector.account.network, connector.account.network)
+    return f"{network} {connector.account.handle}"
+
+
+class SyncEngine:
+    """Schedules connectors, stores their pages through the writer and reports changes and status."""
+
+    def __init__(
+        self,
+        writer: StoreWriter,
+        connectors: Sequence[Connector],
+        *,
+        interval: float = 60.0,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Sleep = asyncio.sleep,
+        max_backoff: float = 900.0,
+    ) -> None:
+        self._writer = writer
+        self._connectors = list(connectors)
+        self._interval = interval
+        self._clock = clock
+        self._sleep = sleep
+        self._max_backoff = max_backoff
+        self._failures: dict[str, int] = {}
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.on_changes: list[Callable[[ChangeSet], None]] = []
+        self.on_status: list[Callable[[AccountStatus], None]] = []
+        self.statuses: dict[str, AccountStatus] = {}
+
+    # -- one pass --------------------------------------------------------------------------------------------------
+
+    async def sync_account(self, connector: Connector) -> SyncResult:
+        """Fetch and store everything new for one account; errors become a result, never an exception."""
+        account = connector.account
+        result = SyncResult(account.id)
+        self._publish_status(connector, SyncState.SYNCING, "Checking for new messages…")
+        try:
+            for stream in connector.streams:
+                cursor = await self._writer.call(Inbox.cursor, account.id, stream)
+                async for batch in connector.fetch_since(stream, cursor):
+                    changes = await self._writer.call(Inbox.apply_batch, batch)
+                    result.pages += 1
+                    result.new_posts += changes.new_posts
+                    result.changed_threads |= changes.thread_ids
+                    if changes.thread_ids:
+                        self._publish_changes(changes)
+        except AuthExpired as error:
+            result.error = str(error)
+            self._publish_status(connector, SyncState.NEEDS_RECONNECT, str(error))
+        except (ConnectorError, InboxError) as error:
+            result.error = str(error)
+            if isinstance(error, ConnectorError):
+                result.retry_after = error.retry_after
+            self._publish_status(connector, SyncState.ERROR, str(error))
+        except Exception:  # a bug: keep the other accounts running and tell the owner where to look
+            log.exception("unexpected error while syncing %s", account.id)
+            result.error = f"Tend hit an unexpected problem while syncing {account_label(connector)}; details are in the log."
+            self._publish_status(connector, SyncState.ERROR, result.error)
+        else:
+            message = f"{result.new_posts} new" if result.new_posts else "Up to date"
+            self._publish_status(connector, SyncState.OK, message, result.new_posts)
+        self._failures[account.id] = self._failures.get(account.id, 0) + 1 if result.error else 0
+        return result
+
+    async def sync_once(self) -> list[SyncResult]:
+        """Sync every account once, concurrently; then bring back snoozed threads whose time has come."""
+        results = await asyncio.gather(*(self.sync_account(c) for c in self._connectors))
+        await self.wake_snoozed()
+        return list(results)
+
+    async def wake_snoozed(self) -> None:
+        try:
+            changes = await self._writer.call(Inbox.wake_snoozed)
+        except InboxError as error:
+            log.warning("could not wake snoozed threads: %s", error)
+            return
+        if changes.thread_ids:
+            self._publish_changes(changes)
+
+    # -- forever ---------------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start one polling task per account on the running loop."""
+        self._stop.clear()
+        self._tasks = [asyncio.ensure_future(self._poll(c)) for c in self._connectors]
+
+    async def stop(self) -> None:
+        """Stop polling; a write already handed to the writer still completes."""
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        for connector in self._connectors:
+            try:
+                await connector.aclose()
+            except Exception:
+                log.exception("closing %s", connector.account.id)
+
+    def next_delay(self, result: SyncResult) -> float:
+        """Wait the normal interval after success; after failures back off exponentially, honouring the server."""
+        if result.error is None:
+            return self._interval
+        failures = self._failures.get(result.account_id, 1)
+        backoff = min(self._max_backoff, self._interval * (2 ** min(failures - 1, 10)))
+        return max(backoff, result.retry_after or 0.0)
+
+    async def _poll(self, connector: Connector) -> None:
+        while not self._stop.is_set():
+            result = await self.sync_account(connector)
+            await self.wake_snoozed()
+            await self._sleep(self.next_delay(result))
+
+    # -- publishing ------------------------------------------------------------------------------------------------
+
+    def _publish_changes(self, changes: ChangeSet) -> None:
+        for listener in self.on_changes:
+            listener(changes)
+
+    def _publish_status(self, connector: Connector, state: SyncState, message: str, new_posts: int = 0) -> None:
+        status = AccountStatus(connector.account.id, account_label(connector), state, message, new_posts, self._clock())
+        self.statuses[status.account_id] = status
+        for listener in self.on_status:
+            listener(status)
+
+
+__all__ = ["AccountStatus", "SyncEngine", "SyncResult", "SyncState"]

@@ -1,0 +1,119 @@
+"""The Qt side of start-up: QApplication, the qasync loop, wiring services to the window, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import QSettings, QSocketNotifier
+from PySide6.QtWidgets import QApplication
+
+import qasync  # noqa: I001  (after PySide6, so qasync binds to it)
+
+from console.services.actions import InboxActions
+from console.services.connectors import connectors_for
+from console.services.writer import StoreWriter
+from console.store import Inbox
+from console.store.database import connect
+from console.sync import SyncEngine
+from console.ui.icons import app_icon
+from console.ui.main_window import MainWindow
+from console.ui.tasks import owner_message
+
+log = logging.getLogger(__name__)
+
+
+def open_reader(path: Path) -> Inbox:
+    """A second, read-only connection for the UI: WAL lets it read while the writer thread writes."""
+    db = connect(path)
+    db.execute("PRAGMA query_only = 1")
+    return Inbox(db, path)
+
+
+class SignalBridge:
+    """Deliver SIGINT/SIGTERM to the Qt loop: Python runs signal handlers only when it has control, so a wake-up
+    socket watched by Qt gives it control as soon as a signal lands."""
+
+    def __init__(self, on_signal: Callable[[], None]) -> None:
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+        self._previous_fd = signal.set_wakeup_fd(self._writer.fileno())
+        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(self._drain)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_args: on_signal())
+
+    def _drain(self) -> None:
+        try:
+            while self._reader.recv(64):
+                pass
+        except BlockingIOError:
+            pass
+
+    def close(self) -> None:
+        self._notifier.setEnabled(False)
+        signal.set_wakeup_fd(self._previous_fd)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_DFL)
+        self._reader.close()
+        self._writer.close()
+
+
+def install_excepthook(show: Callable[[str], None]) -> None:
+    """qasync hands slot exceptions to sys.excepthook; log them and tell the owner instead of dying silently."""
+
+    def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        log.error("unhandled error", exc_info=(kind, error, tb))
+        show(owner_message(error))
+
+    sys.excepthook = hook
+
+
+def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float) -> int:
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("Tend")
+    app.setOrganizationName("Tend")
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)  # shutdown is ours: stop sync, finish writes, then leave
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+
+    accounts = inbox.accounts()
+    connectors, unserved = connectors_for(accounts, demo_seed=seed)
+    writer = StoreWriter(inbox)
+    reader = open_reader(path)
+    engine = SyncEngine(writer, connectors, interval=interval)
+    actions = InboxActions(writer)
+    window = MainWindow(reader, actions, settings=QSettings(), title_suffix=" — demo" if demo else "")
+    window.set_accounts(accounts)
+    engine.on_changes.append(window.apply_changes)
+    engine.on_status.append(window.show_status)
+    for account in unserved:
+        window.show_message(f"{account.handle} on {account.network} cannot be synced by this version of Tend yet.")
+
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+    signals = SignalBridge(window.close)
+    install_excepthook(window.show_message)
+
+    async def session() -> None:
+        engine.start()
+        window.show()
+        await closed.wait()
+        await engine.stop()
+
+    try:
+        loop.run_until_complete(session())
+    finally:
+        signals.close()
+        writer.close()
+        reader.close()
+        log.info("Tend closed cleanly")
+    return 0

@@ -1,0 +1,310 @@
+"""The main window: views on the left, the thread list in the middle, the selected conversation on the right."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QSplitter,
+    QToolBar,
+    QTreeView,
+    QWidget,
+)
+
+from console.domain import Account, utc_now
+from console.services.actions import InboxActions
+from console.store import ChangeSet, Inbox, View, ViewKind
+from console.sync import AccountStatus, SyncState
+from console.ui.icons import app_icon
+from console.ui.sidebar import Sidebar
+from console.ui.tasks import run_task
+from console.ui.thread_list_model import COL_TEXT, ThreadListModel
+from console.ui.thread_view import ThreadView
+
+REFRESH_DELAY_MS = 150
+SEARCH_DELAY_MS = 250
+AGE_TICK_MS = 30_000
+
+_STATE_TEXT = {
+    SyncState.IDLE: "waiting",
+    SyncState.SYNCING: "syncing…",
+    SyncState.OK: "up to date",
+    SyncState.ERROR: "problem",
+    SyncState.NEEDS_RECONNECT: "needs reconnecting",
+}
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+
+    def __init__(
+        self,
+        reader: Inbox,
+        actions: InboxActions,
+        *,
+        settings: QSettings,
+        clock: Callable[[], datetime] = utc_now,
+        title_suffix: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._reader = reader
+        self._actions = actions
+        self._settings = settings
+        self._clock = clock
+        self._pending: set[str] = set()
+        self._status_labels: dict[str, QLabel] = {}
+        self.setWindowTitle(f"Tend{title_suffix}")
+        self.setWindowIcon(app_icon())
+        self.setObjectName("mainWindow")
+
+        self.sidebar = Sidebar(reader.db)
+        self.model = ThreadListModel(reader.db, clock=clock, parent=self)
+        self.thread_list = self._make_thread_list()
+        self.thread_view = ThreadView(reader.db, clock=clock)
+        self.search_box = QLineEdit()
+        self.search_box.setObjectName("searchBox")
+        self.search_box.setPlaceholderText("Search messages and people   ( / )")
+        self.search_box.setClearButtonEnabled(True)
+        self.message_label = QLabel()
+        self.message_label.setObjectName("messageLabel")
+
+        toolbar = QToolBar("Search")
+        toolbar.setObjectName("searchToolbar")
+        toolbar.setMovable(False)
+        toolbar.addWidget(self.search_box)
+        self.addToolBar(toolbar)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.thread_list)
+        self.splitter.addWidget(self.thread_view)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(2, 4)
+        self.splitter.setSizes([190, 560, 650])
+        self.setCentralWidget(self.splitter)
+        self.statusBar().addWidget(self.message_label, 1)
+
+        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
+        self._refresh_timer.timeout.connect(self._refresh)
+        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._apply_view)
+        self._age_timer = QTimer(self, interval=AGE_TICK_MS)
+        self._age_timer.timeout.connect(self._refresh)
+        self._age_timer.start()
+
+        self.sidebar.viewSelected.connect(lambda _view: self._apply_view())
+        self.search_box.textChanged.connect(lambda _text: self._search_timer.start())
+        self.search_box.returnPressed.connect(self._apply_view)
+        self.thread_view.doneRequested.connect(self.mark_done)
+        self.thread_view.reopenRequested.connect(self.reopen)
+        self.thread_view.snoozeRequested.connect(self.snooze)
+        actions.on_changes.append(self.apply_changes)
+        self._install_shortcuts()
+        self._restore_settings()
+        self._apply_view()
+
+    # -- construction ----------------------------------------------------------------------------------------------
+
+    def _make_thread_list(self) -> QTreeView:
+        view = QTreeView()
+        view.setObjectName("threadList")
+        view.setModel(self.model)
+        view.setRootIsDecorated(False)
+        view.setUniformRowHeights(True)
+        view.setAllColumnsShowFocus(True)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        view.header().setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
+        view.header().setStretchLastSection(False)
+        view.selectionModel().currentRowChanged.connect(self._current_row_changed)
+        view.activated.connect(lambda _index: self.focus_thread())
+        return view
+
+    def _install_shortcuts(self) -> None:
+        bindings: list[tuple[str, Callable[[], None]]] = [
+            ("J", lambda: self.move_selection(1)),
+            ("K", lambda: self.move_selection(-1)),
+            ("/", self.focus_search),
+            ("E", self.mark_current_done),
+            ("Escape", self._escape),
+        ]
+        for key, slot in bindings:
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.activated.connect(slot)
+
+    def set_accounts(self, accounts: list[Account]) -> None:
+        self.sidebar.set_accounts(accounts)
+        for account in accounts:
+            if account.id not in self._status_labels:
+                label = QLabel()
+                label.setObjectName(f"status-{account.id}")
+                label.setToolTip(f"{account.handle} on {account.network}")
+                self._status_labels[account.id] = label
+                self.statusBar().addPermanentWidget(label)
+                label.setText(f"{account.handle}: waiting")
+                label.setProperty("network", account.network)
+
+    # -- views and selection ---------------------------------------------------------------------------------------
+
+    def current_view(self) -> View:
+        text = self.search_box.text().strip()
+        if text:
+            return View(ViewKind.ALL, search=text)
+        return self.sidebar.current_view()
+
+    def _apply_view(self) -> None:
+        self._search_timer.stop()
+        selected = self.selected_thread_id()
+        self.model.set_view(self.current_view())
+        row = self.model.row_of(selected) if selected else None
+        self._select_row(row if row is not None else 0)
+
+    def selected_thread_id(self) -> str | None:
+        index = self.thread_list.currentIndex()
+        thread = self.model.thread_at(index.row()) if index.isValid() else None
+        return thread.id if thread else None
+
+    def _select_row(self, row: int) -> None:
+        if self.model.rowCount() == 0:
+            self.thread_view.show_thread(None)
+            return
+        row = max(0, min(row, self.model.rowCount() - 1))
+        index = self.model.index(row, 0)
+        self.thread_list.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.thread_list.scrollTo(index)
+
+    def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        thread = self.model.thread_at(current.row()) if current.isValid() else None
+        self.thread_view.show_thread(thread.id if thread else None)
+
+    def move_selection(self, step: int) -> None:
+        current = self.thread_list.currentIndex()
+        row = current.row() + step if current.isValid() else 0
+        if row >= self.model.rowCount() and self.model.canFetchMore(QModelIndex()):
+            self.model.fetchMore(QModelIndex())
+        self._select_row(row)
+        self.thread_list.setFocus()
+
+    def focus_thread(self) -> None:
+        self.thread_view.tree.setFocus()
+        if self.thread_view.tree.currentItem() is None and self.thread_view.tree.topLevelItemCount():
+            self.thread_view.tree.setCurrentItem(self.thread_view.tree.topLevelItem(0))
+
+    def focus_search(self) -> None:
+        self.search_box.setFocus()
+        self.search_box.selectAll()
+
+    def _escape(self) -> None:
+        if self.search_box.hasFocus() or self.search_box.text():
+            self.search_box.clear()
+            self._apply_view()
+            self.thread_list.setFocus()
+
+    # -- live updates ----------------------------------------------------------------------------------------------
+
+    def apply_changes(self, changes: ChangeSet) -> None:
+        """Coalesce change notifications; many sync pages in a burst cost one refresh."""
+        self._pending |= changes.thread_ids
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def _refresh(self) -> None:
+        changed, self._pending = self._pending, set()
+        current_row = self.thread_list.currentIndex().row()
+        shown = self.thread_view.thread_id
+        scroll = self.thread_list.verticalScrollBar().value()
+        self.model.refresh()
+        self.sidebar.refresh_counts()
+        self.thread_list.verticalScrollBar().setValue(scroll)
+        if not self.thread_list.currentIndex().isValid():
+            self._select_row(current_row if current_row >= 0 else 0)
+        elif shown is not None and shown in changed:
+            self.thread_view.show_thread(shown)
+
+    # -- owner actions ---------------------------------------------------------------------------------------------
+
+    def mark_current_done(self) -> None:
+        thread_id = self.thread_view.thread_id
+        if thread_id is not None:
+            self.mark_done(thread_id)
+
+    def mark_done(self, thread_id: str) -> None:
+        run_task(self._actions.mark_done(thread_id), on_error=self.show_message)
+
+    def reopen(self, thread_id: str) -> None:
+        run_task(self._actions.reopen(thread_id), on_error=self.show_message)
+
+    def snooze(self, thread_id: str, until: datetime) -> None:
+        until_text = until.astimezone().strftime("%a %H:%M")
+        run_task(
+            self._actions.snooze(thread_id, until),
+            on_error=self.show_message,
+            on_done=lambda: self.show_message(f"Snoozed until {until_text}."),
+        )
+
+    # -- status ----------------------------------------------------------------------------------------------------
+
+    def show_status(self, status: AccountStatus) -> None:
+        label = self._status_labels.get(status.account_id)
+        if label is None:
+            return
+        handle = label.toolTip().split(" on ")[0]
+        text = f"{handle}: {_STATE_TEXT[status.state]}"
+        label.setText(text)
+        label.setToolTip(f"{handle} on {label.property('network')}\n{status.message}")
+        if status.state in (SyncState.ERROR, SyncState.NEEDS_RECONNECT):
+            label.setStyleSheet("color: #a33;")
+            self.show_message(f"{status.label}: {status.message}")
+        else:
+            label.setStyleSheet("")
+
+    def show_message(self, text: str) -> None:
+        self.message_label.setText(text)
+
+    # -- settings --------------------------------------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        geometry = self._settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 820)
+        state = self._settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        splitter = self._settings.value("window/splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+        header = self._settings.value("window/threadListHeader")
+        if header is not None:
+            self.thread_list.header().restoreState(header)
+        kind = self._settings.value("window/view")
+        if kind in {k.value for k in ViewKind if k is not ViewKind.ALL and k is not ViewKind.ACCOUNT}:
+            self.sidebar.select_view(View(ViewKind(kind)))
+
+    def save_settings(self) -> None:
+        self._settings.setValue("window/geometry", self.saveGeometry())
+        self._settings.setValue("window/state", self.saveState())
+        self._settings.setValue("window/splitter", self.splitter.saveState())
+        self._settings.setValue("window/threadListHeader", self.thread_list.header().saveState())
+        self._settings.setValue("window/view", self.sidebar.current_view().kind.value)
+        self._settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_settings()
+        self._age_timer.stop()
+        event.accept()
+        self.closed.emit()

@@ -1,0 +1,83 @@
+"""The views on the left: Needs reply, All open, Snoozed, Done, and one entry per account, with counts."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
+
+from console.domain import Account
+from console.store import View, ViewKind
+from console.store.queries import account_thread_counts, view_counts
+from console.ui.icons import network_icon
+
+ViewRole = Qt.ItemDataRole.UserRole + 10
+
+_VIEW_LABELS = {
+    ViewKind.NEEDS_REPLY: "Needs reply",
+    ViewKind.OPEN: "All open",
+    ViewKind.SNOOZED: "Snoozed",
+    ViewKind.DONE: "Done",
+}
+
+
+class Sidebar(QTreeWidget):
+    viewSelected = Signal(object)  # View
+
+    def __init__(self, db: sqlite_utils.Database, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._db = db
+        self.setObjectName("sidebar")
+        self.setHeaderHidden(True)
+        self.setRootIsDecorated(False)
+        self._view_items: dict[ViewKind, QTreeWidgetItem] = {}
+        for kind, label in _VIEW_LABELS.items():
+            item = QTreeWidgetItem([label])
+            item.setData(0, ViewRole, View(kind))
+            self.addTopLevelItem(item)
+            self._view_items[kind] = item
+        self._accounts_header = QTreeWidgetItem(["Accounts"])
+        self._accounts_header.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        self.addTopLevelItem(self._accounts_header)
+        self._account_items: dict[str, QTreeWidgetItem] = {}
+        self.currentItemChanged.connect(self._current_changed)
+        self.setCurrentItem(self._view_items[ViewKind.NEEDS_REPLY])
+
+    def set_accounts(self, accounts: list[Account]) -> None:
+        for account in accounts:
+            if account.id in self._account_items:
+                continue
+            item = QTreeWidgetItem([account.handle])
+            item.setIcon(0, network_icon(account.network))
+            item.setData(0, ViewRole, View(ViewKind.ACCOUNT, account_id=account.id))
+            item.setToolTip(0, f"{account.display_name or account.handle} on {account.network} ({account.server_url})")
+            self._accounts_header.addChild(item)
+            self._account_items[account.id] = item
+        self._accounts_header.setExpanded(True)
+        self.refresh_counts()
+
+    def refresh_counts(self) -> None:
+        counts = view_counts(self._db)
+        for kind, item in self._view_items.items():
+            item.setText(0, f"{_VIEW_LABELS[kind]}  ({counts[kind]:,})")
+        per_account = account_thread_counts(self._db)
+        for account_id, item in self._account_items.items():
+            view: View = item.data(0, ViewRole)
+            handle = item.text(0).split("  (")[0]
+            item.setText(0, f"{handle}  ({per_account.get(view.account_id or '', 0):,})")
+
+    def current_view(self) -> View:
+        item = self.currentItem()
+        view = item.data(0, ViewRole) if item else None
+        return view if isinstance(view, View) else View()
+
+    def select_view(self, view: View) -> None:
+        for item in [*self._view_items.values(), *self._account_items.values()]:
+            if item.data(0, ViewRole) == view:
+                self.setCurrentItem(item)
+                return
+
+    def _current_changed(self, current: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None) -> None:
+        view = current.data(0, ViewRole) if current else None
+        if isinstance(view, View):
+            self.viewSelected.emit(view)

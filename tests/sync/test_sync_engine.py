@@ -1,0 +1,222 @@
+"""The sync engine against a real inbox file and scripted connectors (test doubles of a network, not of our code)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from console.connectors import AuthExpired, OutgoingReply, RateLimited, ServerError
+from console.domain import Account, Author, Batch, Post
+from console.services.writer import StoreWriter
+from console.store import Inbox
+from console.sync import SyncEngine, SyncState
+
+ACCOUNT = Account("acct-1", "mastodon", "@shop", "https://shop.example")
+T0 = "2026-11-20T10:00:00.000Z"
+
+
+def author(n: int) -> Author:
+    return Author(f"mastodon:a{n}", "mastodon", f"@cust{n}", f"Customer {n}", followers_count=10 * n)
+
+
+def post(n: int, author_n: int | None = None) -> Post:
+    a = author_n if author_n is not None else n
+    return Post(
+        id=f"mastodon:{n}", network="mastodon", account_id=ACCOUNT.id, thread_id=f"mastodon:{n}",
+        author_id=f"mastodon:a{a}", text=f"post number {n}", created_at=f"2026-11-20T10:{n:02d}:00.000Z",
+        observed_at=T0,
+    )
+
+
+def page(numbers: Sequence[int], cursor: str | None) -> Batch:
+    return Batch(ACCOUNT.id, "mentions", tuple(post(n) for n in numbers), tuple(author(n) for n in numbers), cursor)
+
+
+class ScriptedConnector:
+    """Yields the given pages, then raises ``error_after`` if set."""
+
+    def __init__(self, pages: list[Batch], error_after: Exception | None = None, account: Account = ACCOUNT) -> None:
+        self.account = account
+        self.pages = pages
+        self.error_after = error_after
+        self.cursors_seen: list[str | None] = []
+        self.closed = False
+
+    @property
+    def streams(self) -> Sequence[str]:
+        return ("mentions",)
+
+    async def fetch_since(self, stream: str, cursor: str | None) -> AsyncIterator[Batch]:
+        self.cursors_seen.append(cursor)
+        for batch in self.pages:
+            await asyncio.sleep(0)
+            yield batch
+        if self.error_after is not None:
+            raise self.error_after
+
+    async def fetch_thread(self, root_id: str) -> list[Post]:
+        return []
+
+    async def fetch_authors(self, author_ids: Sequence[str]) -> list[Author]:
+        return []
+
+    async def send_reply(self, reply: OutgoingReply) -> Post:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def inbox_path(tmp_path: Path) -> Path:
+    inbox = Inbox.open(tmp_path / "inbox.db")
+    inbox.ensure_account(ACCOUNT)
+    inbox.close()
+    return tmp_path / "inbox.db"
+
+
+@pytest.fixture
+def writer(inbox_path: Path):
+    w = StoreWriter(Inbox.open(inbox_path))
+    yield w
+    w.close()
+
+
+def stored_ids(path: Path) -> list[str]:
+    inbox = Inbox.open(path)
+    try:
+        return [r[0] for r in inbox.db.execute("SELECT id FROM posts ORDER BY id").fetchall()]
+    finally:
+        inbox.close()
+
+
+def stored_cursor(path: Path) -> str | None:
+    inbox = Inbox.open(path)
+    try:
+        return inbox.cursor(ACCOUNT.id, "mentions")
+    finally:
+        inbox.close()
+
+
+@pytest.mark.asyncio
+async def test_pages_are_stored_and_cursor_moves_with_them(writer: StoreWriter, inbox_path: Path) -> None:
+    connector = ScriptedConnector([page([1, 2], "c1"), page([3], "c2")])
+    engine = SyncEngine(writer, [connector])
+    changes = []
+    engine.on_changes.append(changes.append)
+    [result] = await engine.sync_once()
+    assert result.error is None and result.new_posts == 3 and result.pages == 2
+    assert stored_ids(inbox_path) == ["mastodon:1", "mastodon:2", "mastodon:3"]
+    assert stored_cursor(inbox_path) == "c2"
+    assert set().union(*(c.thread_ids for c in changes)) == {"mastodon:1", "mastodon:2", "mastodon:3"}
+    assert engine.statuses[ACCOUNT.id].state is SyncState.OK
+
+    again = ScriptedConnector([page([1, 2], "c1"), page([3], "c2")])
+    [second] = await SyncEngine(writer, [again]).sync_once()
+    assert again.cursors_seen == ["c2"]
+    assert second.new_posts == 0
+
+
+@pytest.mark.asyncio
+async def test_connector_failure_keeps_committed_pages_and_their_cursor(writer: StoreWriter, inbox_path: Path) -> None:
+    failure = ServerError("Mastodon is not answering (timed out); Tend will try again later.")
+    connector = ScriptedConnector([page([1], "c1"), page([2], "c2")], error_after=failure)
+    engine = SyncEngine(writer, [connector])
+    [result] = await engine.sync_once()
+    assert result.error == str(failure)
+    assert stored_ids(inbox_path) == ["mastodon:1", "mastodon:2"]
+    assert stored_cursor(inbox_path) == "c2"
+    status = engine.statuses[ACCOUNT.id]
+    assert status.state is SyncState.ERROR and "not answering" in status.message
+
+
+@pytest.mark.asyncio
+async def test_a_bad_page_writes_nothing_half_done(writer: StoreWriter, inbox_path: Path) -> None:
+    good = page([1], "c1")
+    # Post 3 names an author the page does not carry: the foreign key fails inside the transaction.
+    broken = Batch(ACCOUNT.id, "mentions", (post(2), post(3, author_n=99)), (author(2),), "c2")
+    engine = SyncEngine(writer, [ScriptedConnector([good, broken])])
+    [result] = await engine.sync_once()
+    assert result.error is not None and "unexpected problem" in result.error
+    assert stored_ids(inbox_path) == ["mastodon:1"]
+    assert stored_cursor(inbox_path) == "c1"
+
+
+@pytest.mark.asyncio
+async def test_pages_without_cursor_store_data_but_keep_the_old_cursor(writer: StoreWriter, inbox_path: Path) -> None:
+    connector = ScriptedConnector([page([1], None), page([2], None)], error_after=ServerError("down"))
+    await SyncEngine(writer, [connector]).sync_once()
+    assert stored_ids(inbox_path) == ["mastodon:1", "mastodon:2"]
+    assert stored_cursor(inbox_path) is None
+
+
+@pytest.mark.asyncio
+async def test_revoked_access_asks_for_reconnection(writer: StoreWriter) -> None:
+    connector = ScriptedConnector([], error_after=AuthExpired("Access to @shop was revoked; reconnect the account."))
+    engine = SyncEngine(writer, [connector])
+    await engine.sync_once()
+    assert engine.statuses[ACCOUNT.id].state is SyncState.NEEDS_RECONNECT
+
+
+@pytest.mark.asyncio
+async def test_accounts_sync_concurrently(writer: StoreWriter, inbox_path: Path) -> None:
+    other = Account("acct-2", "mastodon", "@shop2", "https://other.example")
+    inbox = Inbox.open(inbox_path)
+    inbox.ensure_account(other)
+    inbox.close()
+    first_started = asyncio.Event()
+
+    class Waiting(ScriptedConnector):
+        async def fetch_since(self, stream: str, cursor: str | None) -> AsyncIterator[Batch]:
+            await asyncio.wait_for(first_started.wait(), timeout=2)
+            for batch in self.pages:
+                yield batch
+
+    class Starting(ScriptedConnector):
+        async def fetch_since(self, stream: str, cursor: str | None) -> AsyncIterator[Batch]:
+            first_started.set()
+            for batch in self.pages:
+                yield batch
+
+    waiting = Waiting([Batch(other.id, "mentions", (), (), "x")], account=other)
+    starting = Starting([page([1], "c1")])
+    results = await SyncEngine(writer, [waiting, starting]).sync_once()
+    assert [r.error for r in results] == [None, None]
+
+
+def test_backoff_grows_and_honours_the_server(writer: StoreWriter) -> None:
+    engine = SyncEngine(writer, [], interval=60, max_backoff=900)
+    from console.sync import SyncResult
+
+    assert engine.next_delay(SyncResult(ACCOUNT.id)) == 60
+    delays = []
+    for failures in range(1, 7):
+        engine._failures[ACCOUNT.id] = failures
+        delays.append(engine.next_delay(SyncResult(ACCOUNT.id, error="down")))
+    assert delays == [60, 120, 240, 480, 900, 900]
+    engine._failures[ACCOUNT.id] = 1
+    limited = SyncResult(ACCOUNT.id, error="slow down", retry_after=RateLimited("x", retry_after=1500).retry_after)
+    assert engine.next_delay(limited) == 1500
+
+
+@pytest.mark.asyncio
+async def test_stop_cancels_polling_and_closes_connectors(writer: StoreWriter) -> None:
+    sleeps: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        await asyncio.sleep(0.01)
+
+    connector = ScriptedConnector([page([1], "c1")])
+    engine = SyncEngine(writer, [connector], interval=30, sleep=fake_sleep)
+    engine.start()
+    for _ in range(100):
+        if sleeps:
+            break
+        await asyncio.sleep(0.01)
+    await engine.stop()
+    assert sleeps and sleeps[0] == 30
+    assert connector.closed
