@@ -10,7 +10,12 @@ from __future__ import annotations
 import re
 
 # Letters, digits and marks (so accents and scripts without spaces survive), plus apostrophes inside words.
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+# Combining diacritics are not word characters to ``re``, but FTS folds them into the letter before
+# ("re\u0301sume\u0301" is the token "resume"), so they must not split a word. Normalising to NFC instead would
+# not do: it also rewrites compatibility ideographs, which FTS then no longer matches against the text as stored.
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_PART = rf"[^\W_](?:[^\W_]|[{_MARKS}])*"
+_WORD = re.compile(rf"{_PART}(?:['’]{_PART})*", re.UNICODE)
 MAX_TERMS = 12
 
 

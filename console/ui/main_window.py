@@ -22,16 +22,25 @@ from PySide6.QtWidgets import (
 from console.domain import Account, utc_now
 from console.services.actions import InboxActions
 from console.store import ChangeSet, Inbox, View, ViewKind
-from console.sync import AccountStatus, SyncState
+from console.sync import NETWORK_NAMES, AccountStatus, SyncState
 from console.ui.icons import app_icon
 from console.ui.sidebar import Sidebar
 from console.ui.tasks import run_task
-from console.ui.thread_list_model import COL_TEXT, ThreadListModel
+from console.ui.thread_list_model import (
+    COL_AUTHOR,
+    COL_INFLUENCE,
+    COL_RESHARES,
+    COL_STATUS,
+    COL_TEXT,
+    COL_WAITING,
+    ThreadListModel,
+)
 from console.ui.thread_view import ThreadView
 
 REFRESH_DELAY_MS = 150
 SEARCH_DELAY_MS = 250
 AGE_TICK_MS = 30_000
+COLUMN_WIDTHS = {COL_AUTHOR: 170, COL_INFLUENCE: 70, COL_RESHARES: 70, COL_WAITING: 70, COL_STATUS: 64}
 
 _STATE_TEXT = {
     SyncState.IDLE: "waiting",
@@ -125,8 +134,11 @@ class MainWindow(QMainWindow):
         view.setAllColumnsShowFocus(True)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        view.header().setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
-        view.header().setStretchLastSection(False)
+        header = view.header()
+        header.setStretchLastSection(False)
+        for column, width in COLUMN_WIDTHS.items():
+            header.resizeSection(column, width)
+        header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
         view.selectionModel().currentRowChanged.connect(self._current_row_changed)
         view.activated.connect(lambda _index: self.focus_thread())
         return view
@@ -149,11 +161,12 @@ class MainWindow(QMainWindow):
             if account.id not in self._status_labels:
                 label = QLabel()
                 label.setObjectName(f"status-{account.id}")
-                label.setToolTip(f"{account.handle} on {account.network}")
+                name = f"{NETWORK_NAMES.get(account.network, account.network)} {account.handle}"
+                label.setProperty("accountName", name)
+                label.setToolTip(name)
+                label.setText(f"{name}: waiting")
                 self._status_labels[account.id] = label
                 self.statusBar().addPermanentWidget(label)
-                label.setText(f"{account.handle}: waiting")
-                label.setProperty("network", account.network)
 
     # -- views and selection ---------------------------------------------------------------------------------------
 
@@ -261,10 +274,9 @@ class MainWindow(QMainWindow):
         label = self._status_labels.get(status.account_id)
         if label is None:
             return
-        handle = label.toolTip().split(" on ")[0]
-        text = f"{handle}: {_STATE_TEXT[status.state]}"
-        label.setText(text)
-        label.setToolTip(f"{handle} on {label.property('network')}\n{status.message}")
+        name = label.property("accountName")
+        label.setText(f"{name}: {_STATE_TEXT[status.state]}")
+        label.setToolTip(f"{name}\n{status.message}")
         if status.state in (SyncState.ERROR, SyncState.NEEDS_RECONNECT):
             label.setStyleSheet("color: #a33;")
             self.show_message(f"{status.label}: {status.message}")

@@ -8,6 +8,7 @@ indexes, so the selection and scroll position survive new activity.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -34,6 +35,15 @@ def _bold() -> QFont:
     return font
 
 _STATUS_LABELS = {"open": "Open", "snoozed": "Snoozed", "done": "Done"}
+
+
+_LEADING_MENTIONS = re.compile(r"^(?:[@＠][\w.\-@]+[\s,:]*)+")
+
+
+def preview(text: str) -> str:
+    """One line of the customer's words: the @mentions that open most replies say nothing the row doesn't."""
+    flat = " ".join(text.split())
+    return (_LEADING_MENTIONS.sub("", flat) or flat)[:200]
 
 
 def influence_colour(score: int) -> QColor:
@@ -181,7 +191,7 @@ class ThreadListModel(QAbstractTableModel):
         if column == COL_INFLUENCE:
             return str(row.author_influence)
         if column == COL_TEXT:
-            return " ".join(row.latest_text.split())[:200]
+            return preview(row.latest_text)
         if column == COL_RESHARES:
             return compact_number(row.reshare_total)
         if column == COL_WAITING:

@@ -26,6 +26,7 @@ from console.store.queries import get_thread, thread_posts
 from console.ui.formatting import compact_number, local_time
 from console.ui.icons import network_icon
 from console.ui.snooze import snooze_choices
+from console.ui.wrapping import WrappingDelegate
 
 POST_COLUMNS = ("Post", "Influence", "Reshares", "Likes", "Replies", "Time", "")
 COL_POST, COL_INFLUENCE, COL_RESHARES, COL_LIKES, COL_REPLIES, COL_TIME, COL_LINK = range(len(POST_COLUMNS))
@@ -94,6 +95,7 @@ class ThreadView(QWidget):
         for column in range(1, len(POST_COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(False)
+        self.tree.setItemDelegateForColumn(COL_POST, WrappingDelegate(self.tree, COL_POST))
         self.tree.itemActivated.connect(self._item_activated)
         self.tree.itemClicked.connect(self._item_clicked)
 
