@@ -38,6 +38,13 @@ def loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
     event_loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(event_loop)
     yield event_loop
+    # Undo what already_running=True did, so the next (non-Qt) async test can start its own loop.
+    for task in asyncio.all_tasks(event_loop):
+        task.cancel()
+    asyncio.events._set_running_loop(None)
+    event_loop._after_run_forever()
+    event_loop._QEventLoop__is_running = False
+    event_loop.close()
     asyncio.set_event_loop(None)
 
 
