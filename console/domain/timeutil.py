@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-_FORMAT = "%Y-%m-%dT%H:%M:%S"
-
 
 def utc_now() -> datetime:
     """The real clock; everything that schedules takes a clock argument defaulting to this."""
@@ -22,7 +20,8 @@ def iso_utc(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     moment = moment.astimezone(timezone.utc)
-    return f"{moment.strftime(_FORMAT)}.{moment.microsecond // 1000:03d}Z"
+    # isoformat, not strftime: glibc's %Y drops leading zeros (year 5 -> "5"), which breaks the fixed width.
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_iso(text: str) -> datetime:
