@@ -3,6 +3,7 @@
 from console.domain.influence import InfluenceBreakdown, influence_breakdown
 from console.domain.records import (
     Account,
+    Attachment,
     Author,
     Batch,
     Direction,
@@ -14,6 +15,7 @@ from console.domain.timeutil import iso_utc, parse_iso, utc_now
 
 __all__ = [
     "Account",
+    "Attachment",
     "Author",
     "Batch",
     "Direction",

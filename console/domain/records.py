@@ -39,13 +39,29 @@ def make_id(network: str, native_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """One of the business's own accounts on a network. Never holds a secret: tokens live in the OS keyring."""
+    """One of the business's own accounts on a network. Never holds a secret: tokens live in the OS keyring.
+
+    ``remote_id`` is the account's own id on its network (to recognise the business's posts); ``char_limit`` is
+    the server's post length limit where the network reports one.
+    """
 
     id: str
     network: str
     handle: str
     server_url: str
     display_name: str = ""
+    remote_id: str = ""
+    char_limit: int | None = None
+    needs_reconnect: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A picture, video or file on a post; ``description`` is the alt text, shown in its place."""
+
+    kind: str
+    url: str
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +103,8 @@ class Post:
     reply_count: int = 0
     visibility: Visibility = Visibility.PUBLIC
     direction: Direction = Direction.IN
+    attachments: tuple[Attachment, ...] = ()
+    edited_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +112,8 @@ class Batch:
     """What one connector page delivers: stored in one transaction together with the cursor it ends at.
 
     ``cursor`` is ``None`` when this page must not move the stream's cursor (for example the middle pages of a
-    newest-first walk, where only the last page knows where the next sync should start).
+    newest-first walk, where only the last page knows where the next sync should start). ``deleted_post_ids`` are
+    posts the network reports as deleted: they stay in the inbox, marked, so the owner keeps the history.
     """
 
     account_id: str
@@ -103,3 +122,4 @@ class Batch:
     authors: tuple[Author, ...] = ()
     cursor: str | None = None
     more: bool = field(default=False)
+    deleted_post_ids: tuple[str, ...] = ()

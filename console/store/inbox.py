@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from console.domain import Account, Batch, ThreadStatus, influence_breakdown, iso_utc, utc_now
+from console.domain import Account, Batch, Post, ThreadStatus, influence_breakdown, iso_utc, utc_now
 from console.store.database import open_database
 from console.store.errors import translate_sqlite_error
 
@@ -47,12 +47,14 @@ WHERE excluded.observed_at >= authors.observed_at
 # newer one, whichever order pages arrive in.
 _UPSERT_POST = """
 INSERT INTO posts (id, network, account_id, thread_id, parent_id, author_id, url, text, created_at, observed_at,
-                   reshare_count, quote_count, like_count, reply_count, visibility, direction)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   reshare_count, quote_count, like_count, reply_count, visibility, direction, attachments,
+                   edited_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET
     text = excluded.text, url = excluded.url, observed_at = excluded.observed_at,
     reshare_count = excluded.reshare_count, quote_count = excluded.quote_count, like_count = excluded.like_count,
-    reply_count = excluded.reply_count, visibility = excluded.visibility
+    reply_count = excluded.reply_count, visibility = excluded.visibility, attachments = excluded.attachments,
+    edited_at = excluded.edited_at
 WHERE excluded.observed_at > posts.observed_at
 """
 
@@ -119,6 +121,14 @@ WHERE id IN (SELECT value FROM json_each(?))
 """
 
 
+def _attachments_json(post: Post) -> str:
+    if not post.attachments:
+        return "[]"
+    return json.dumps(
+        [{"kind": a.kind, "url": a.url, "description": a.description} for a in post.attachments], ensure_ascii=False
+    )
+
+
 def _influence_sql(followers: int, following: int, posts: int, engagement: int) -> int:
     return influence_breakdown(followers, following, posts, engagement).score
 
@@ -155,19 +165,47 @@ class Inbox:
     # -- accounts and cursors -------------------------------------------------------------------------------------
 
     def ensure_account(self, account: Account) -> None:
+        """Add an account, or update its details (a reconnect clears ``needs_reconnect``)."""
         with self._writing() as db:
             db.execute(
-                """INSERT INTO accounts (id, network, handle, server_url, display_name, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?)
+                """INSERT INTO accounts (id, network, handle, server_url, display_name, created_at, remote_id,
+                                         char_limit, needs_reconnect)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT(id) DO UPDATE SET handle = excluded.handle, server_url = excluded.server_url,
-                                                 display_name = excluded.display_name""",
+                       display_name = excluded.display_name, remote_id = excluded.remote_id,
+                       char_limit = excluded.char_limit, needs_reconnect = excluded.needs_reconnect,
+                       archived_at = NULL""",
                 (account.id, account.network, account.handle, account.server_url, account.display_name,
-                 iso_utc(self._clock())),
+                 iso_utc(self._clock()), account.remote_id, account.char_limit, int(account.needs_reconnect)),
             )
 
     def accounts(self) -> list[Account]:
-        rows = self.db.execute("SELECT id, network, handle, server_url, display_name FROM accounts ORDER BY id")
-        return [Account(*row) for row in rows.fetchall()]
+        rows = self.db.execute(
+            """SELECT id, network, handle, server_url, display_name, remote_id, char_limit, needs_reconnect
+               FROM accounts WHERE archived_at IS NULL ORDER BY id"""
+        )
+        return [Account(*row[:7], needs_reconnect=bool(row[7])) for row in rows.fetchall()]
+
+    def set_needs_reconnect(self, account_id: str, needs: bool) -> None:
+        with self._writing() as db:
+            db.execute("UPDATE accounts SET needs_reconnect = ? WHERE id = ?", (int(needs), account_id))
+
+    def remove_account(self, account_id: str, *, keep_history: bool) -> None:
+        """Forget an account; with ``keep_history`` it is archived (no longer synced) and its threads stay readable."""
+        with self._writing() as db:
+            db.execute("DELETE FROM sync_cursors WHERE account_id = ?", (account_id,))
+            if keep_history:
+                db.execute(
+                    "UPDATE accounts SET archived_at = ? WHERE id = ?", (iso_utc(self._clock()), account_id)
+                )
+                return
+            db.execute(
+                """DELETE FROM count_samples WHERE post_id IN (SELECT id FROM posts WHERE account_id = ?)""",
+                (account_id,),
+            )
+            db.execute("DELETE FROM threads WHERE account_id = ?", (account_id,))
+            db.execute("DELETE FROM posts WHERE account_id = ?", (account_id,))
+            db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
 
     def cursor(self, account_id: str, stream: str) -> str | None:
         row = self.db.execute(
@@ -213,16 +251,17 @@ class Inbox:
                     for a in batch.authors
                 ],
             )
+        deleted = self._mark_deleted(conn, batch.deleted_post_ids, now)
         if not batch.posts:
             author_ids = json.dumps([a.id for a in batch.authors])
             conn.execute(_REFRESH_INFLUENCE, (author_ids,))
-            return frozenset()
+            return deleted
         conn.executemany(
             _UPSERT_POST,
             [
                 (p.id, p.network, p.account_id, p.thread_id, p.parent_id, p.author_id, p.url, p.text, p.created_at,
                  p.observed_at or now, p.reshare_count, p.quote_count, p.like_count, p.reply_count,
-                 str(p.visibility), str(p.direction))
+                 str(p.visibility), str(p.direction), _attachments_json(p), p.edited_at)
                 for p in batch.posts
             ],
         )
@@ -231,7 +270,23 @@ class Inbox:
         author_ids = json.dumps(sorted({p.author_id for p in batch.posts} | {a.id for a in batch.authors}))
         conn.execute(_REFRESH_AUTHORS, (author_ids,))
         conn.execute(_REFRESH_INFLUENCE, (author_ids,))
-        return thread_ids
+        return thread_ids | deleted
+
+    @staticmethod
+    def _mark_deleted(conn: sqlite3.Connection, post_ids: tuple[str, ...], now: str) -> frozenset[str]:
+        """Keep deleted posts (the owner may need the history) but mark them; returns the threads touched."""
+        if not post_ids:
+            return frozenset()
+        ids = json.dumps(list(post_ids))
+        rows = conn.execute(
+            "SELECT DISTINCT thread_id FROM posts WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL",
+            (ids,),
+        ).fetchall()
+        conn.execute(
+            "UPDATE posts SET deleted_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL",
+            (now, ids),
+        )
+        return frozenset(r[0] for r in rows)
 
     # -- owner actions ---------------------------------------------------------------------------------------------
 

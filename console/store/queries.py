@@ -71,6 +71,9 @@ class PostRow:
     author_following: int
     author_posts: int
     author_engagement: int
+    attachments: str = "[]"
+    edited_at: str | None = None
+    deleted_at: str | None = None
 
 
 _THREAD_COLUMNS = """
@@ -149,7 +152,7 @@ def thread_posts(db: sqlite_utils.Database, thread_id: str) -> list[PostRow]:
                p.quote_count, p.like_count, p.reply_count, p.visibility, p.direction, p.author_id,
                coalesce(a.handle, ''), coalesce(a.display_name, ''), coalesce(a.influence, 0),
                coalesce(a.followers_count, 0), coalesce(a.following_count, 0), coalesce(a.posts_count, 0),
-               coalesce(a.engagement, 0)
+               coalesce(a.engagement, 0), p.attachments, p.edited_at, p.deleted_at
         FROM posts p LEFT JOIN authors a ON a.id = p.author_id
         WHERE p.thread_id = ?
         ORDER BY p.created_at, p.id"""

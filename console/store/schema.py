@@ -143,5 +143,19 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1_initial,)
+def _v2_accounts_and_post_details(db: sqlite_utils.Database) -> None:
+    """Real networks: the account's own id and length limit, attachments with alt text, edits and deletions."""
+    db.executescript(
+        """
+        ALTER TABLE accounts ADD COLUMN remote_id TEXT NOT NULL DEFAULT '';
+        ALTER TABLE accounts ADD COLUMN char_limit INTEGER;
+        ALTER TABLE accounts ADD COLUMN archived_at TEXT;
+        ALTER TABLE posts ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE posts ADD COLUMN edited_at TEXT;
+        ALTER TABLE posts ADD COLUMN deleted_at TEXT;
+        """
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1_initial, _v2_accounts_and_post_details)
 LATEST_VERSION = len(MIGRATIONS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 
@@ -38,8 +39,16 @@ _OUR_REPLY = QColor("#eef5f0")
 
 def post_label(post: PostRow) -> str:
     who = "You" if post.direction == "out" else (post.author_name or post.author_handle)
-    private = " · direct message" if post.visibility == "direct" else ""
-    return f"{who} ({post.author_handle}){private}\n{post.text}"
+    notes = []
+    if post.visibility == "direct":
+        notes.append("direct message")
+    if post.edited_at:
+        notes.append("edited")
+    if post.deleted_at:
+        notes.append("deleted on the network")
+    suffix = "".join(f" · {note}" for note in notes)
+    media = "".join(f"\n[{a['kind']}: {a['description'] or 'no description'}]" for a in json.loads(post.attachments))
+    return f"{who} ({post.author_handle}){suffix}\n{post.text}{media}"
 
 
 def influence_tooltip(post: PostRow) -> str:

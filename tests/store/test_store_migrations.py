@@ -14,6 +14,9 @@ from console.store.database import open_database
 TEND = 0x54454E44
 
 
+CURRENT = schema.LATEST_VERSION  # the fake migrations below come after the real ones
+
+
 def _fake_v2(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE reply_templates (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
     db.execute("ALTER TABLE posts ADD COLUMN language TEXT NOT NULL DEFAULT ''")
@@ -91,7 +94,7 @@ def test_older_file_is_backed_up_then_migrated(inbox_path, records, helpers, mon
 
     inbox = Inbox.open(inbox_path)
     try:
-        assert inbox.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert inbox.db.execute("PRAGMA user_version").fetchone()[0] == CURRENT + 1
         assert "reply_templates" in inbox.db.table_names()
         assert "language" in inbox.db["posts"].columns_dict
         # The data survived the migration.
@@ -102,12 +105,12 @@ def test_older_file_is_backed_up_then_migrated(inbox_path, records, helpers, mon
 
     backups = [name for name in helpers.sidecars(inbox_path) if name.endswith(".bak")]
     assert len(backups) == 1
-    assert backups[0].startswith("inbox.db.before-v2-")
+    assert backups[0].startswith(f"inbox.db.before-v{CURRENT + 1}-")
     backup = inbox_path.with_name(backups[0])
     conn = sqlite3.connect(backup)
     try:
         assert conn.execute("PRAGMA application_id").fetchone()[0] == TEND
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == CURRENT
         assert conn.execute("SELECT text FROM posts").fetchall() == [("the bread was stale",)]
         assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'reply_templates'").fetchall() == []
     finally:
@@ -137,8 +140,8 @@ def test_several_pending_migrations_run_in_order(inbox_path, records, helpers, m
     _install_migrations(monkeypatch, v2, v3)
     db = open_database(inbox_path)
     try:
-        assert seen == [1, 2]
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert seen == [CURRENT, CURRENT + 1]
+        assert db.execute("PRAGMA user_version").fetchone()[0] == CURRENT + 2
         assert db.execute("SELECT x FROM v2_marker").fetchall() == [(3,)]
     finally:
         db.close()
@@ -176,7 +179,7 @@ def test_failed_migration_leaves_the_previous_version_intact(
 
     conn = sqlite3.connect(inbox_path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == CURRENT
         assert conn.execute("PRAGMA application_id").fetchone()[0] == TEND
         assert helpers.schema(conn) == before_schema
         assert helpers.dump(conn, "posts") == before_posts
@@ -209,3 +212,26 @@ def test_failed_first_migration_leaves_a_new_file_unmarked(inbox_path, monkeypat
     monkeypatch.undo()
     open_database(inbox_path).close()
     assert helpers.pragma(inbox_path, "user_version") == schema.LATEST_VERSION
+
+
+def test_a_real_version_1_inbox_upgrades_and_keeps_its_data(tmp_path):
+    """Build a file exactly as Tend's first format wrote it, then open it with this version."""
+    path = tmp_path / "old.db"
+    db = database.connect(path)
+    with db.atomic():
+        db.execute(f"PRAGMA application_id = {TEND}")
+        schema.MIGRATIONS[0](db)
+        db.execute("PRAGMA user_version = 1")
+    db.execute(
+        "INSERT INTO accounts (id, network, handle, server_url, created_at) VALUES ('a', 'mastodon', '@s', 'x', 'now')"
+    )
+    db.close()
+    inbox = Inbox.open(path)
+    try:
+        assert inbox.db.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST_VERSION
+        assert {"attachments", "edited_at", "deleted_at"} <= set(inbox.db["posts"].columns_dict)
+        [account] = inbox.accounts()
+        assert account.id == "a" and account.remote_id == "" and not account.needs_reconnect
+    finally:
+        inbox.close()
+    assert any(p.name.startswith("old.db.before-v2-") for p in tmp_path.iterdir())
