@@ -81,6 +81,7 @@ class SyncEngine:
         self._max_backoff = max_backoff
         self._failures: dict[str, int] = {}
         self._stop = asyncio.Event()
+        self._wake: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.on_changes: list[Callable[[ChangeSet], None]] = []
         self.on_status: list[Callable[[AccountStatus], None]] = []
@@ -105,6 +106,7 @@ class SyncEngine:
                         self._publish_changes(changes)
         except AuthExpired as error:
             result.error = str(error)
+            await self._writer.call(Inbox.set_needs_reconnect, account.id, True)
             self._publish_status(connector, SyncState.NEEDS_RECONNECT, str(error))
         except (ConnectorError, InboxError) as error:
             result.error = str(error)
@@ -142,6 +144,11 @@ class SyncEngine:
         """Start one polling task per account on the running loop."""
         self._stop.clear()
         self._tasks = [asyncio.ensure_future(self._poll(c)) for c in self._connectors]
+        self._tasks += [asyncio.ensure_future(self._watch(c)) for c in self._connectors if hasattr(c, "watch")]
+
+    def wake(self, account_id: str) -> None:
+        """Sync this account now instead of at its next interval (a stream said something new arrived)."""
+        self._wake.setdefault(account_id, asyncio.Event()).set()
 
     async def stop(self) -> None:
         """Stop polling; a write already handed to the writer still completes."""
@@ -165,10 +172,37 @@ class SyncEngine:
         return max(backoff, result.retry_after or 0.0)
 
     async def _poll(self, connector: Connector) -> None:
+        wake = self._wake.setdefault(connector.account.id, asyncio.Event())
         while not self._stop.is_set():
+            wake.clear()
             result = await self.sync_account(connector)
             await self.wake_snoozed()
-            await self._sleep(self.next_delay(result))
+            delay = self.next_delay(result)
+            if result.error is not None:
+                await self._sleep(delay)  # after a failure a stream event must not cut the backoff short
+                continue
+            sleeper = asyncio.ensure_future(self._sleep(delay))
+            woken = asyncio.ensure_future(wake.wait())
+            try:
+                await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                woken.cancel()
+
+    async def _watch(self, connector: Connector) -> None:
+        """Follow a connector's live stream, if it has one; polling carries on alone while the stream is down."""
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                async for _event in connector.watch():  # type: ignore[attr-defined]
+                    failures = 0
+                    self.wake(connector.account.id)
+            except ConnectorError as error:
+                log.info("live stream of %s dropped: %s", connector.account.id, error)
+            except Exception:
+                log.exception("live stream of %s failed", connector.account.id)
+            failures += 1
+            await self._sleep(min(self._max_backoff, 5.0 * 2 ** min(failures, 8)))
 
     # -- publishing ------------------------------------------------------------------------------------------------
 

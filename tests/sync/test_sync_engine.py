@@ -220,3 +220,46 @@ async def test_stop_cancels_polling_and_closes_connectors(writer: StoreWriter) -
     await engine.stop()
     assert sleeps and sleeps[0] == 30
     assert connector.closed
+
+
+@pytest.mark.asyncio
+async def test_a_stream_event_triggers_a_sync_before_the_interval(writer: StoreWriter, inbox_path: Path) -> None:
+    arrived = asyncio.Event()
+
+    class Streaming(ScriptedConnector):
+        async def watch(self) -> AsyncIterator[None]:
+            await arrived.wait()
+            self.pages = [page([7], "c7")]
+            yield None
+            await asyncio.Event().wait()  # stay connected
+
+    async def long_sleep(seconds: float) -> None:
+        await asyncio.sleep(3600)
+
+    connector = Streaming([page([1], "c1")])
+    engine = SyncEngine(writer, [connector], interval=3600, sleep=long_sleep)
+    engine.start()
+    try:
+        for _ in range(200):
+            if stored_cursor(inbox_path) == "c1":
+                break
+            await asyncio.sleep(0.01)
+        arrived.set()
+        for _ in range(200):
+            if stored_cursor(inbox_path) == "c7":
+                break
+            await asyncio.sleep(0.01)
+        assert stored_cursor(inbox_path) == "c7"
+    finally:
+        await engine.stop()
+
+
+@pytest.mark.asyncio
+async def test_revoked_access_is_remembered_in_the_inbox(writer: StoreWriter, inbox_path: Path) -> None:
+    connector = ScriptedConnector([], error_after=AuthExpired("revoked"))
+    await SyncEngine(writer, [connector]).sync_once()
+    inbox = Inbox.open(inbox_path)
+    try:
+        assert inbox.accounts()[0].needs_reconnect
+    finally:
+        inbox.close()
