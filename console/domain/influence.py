@@ -17,6 +17,7 @@ ENGAGEMENT_POINTS = 20.0
 # Where each component saturates (the value that earns full points).
 FOLLOWERS_FULL = 1_000_000
 RATIO_FULL = 1_000
+RATIO_AUDIENCE_FULL = 10_000  # the ratio counts fully only for audiences this large
 ACTIVITY_FULL = 10_000
 ENGAGEMENT_FULL = 1_000
 
@@ -69,7 +70,8 @@ def influence_breakdown(
     return InfluenceBreakdown(
         followers=FOLLOWERS_POINTS * _log_share(followers, FOLLOWERS_FULL),
         # An account that follows everyone back (ratio near 1) gets almost nothing here; a broadcaster gets a lot.
-        ratio=RATIO_POINTS * _log_share(max(0.0, ratio - 1.0), RATIO_FULL),
+        # Scaled by audience size, so a new account that follows nobody does not look like a broadcaster.
+        ratio=RATIO_POINTS * _log_share(max(0.0, ratio - 1.0), RATIO_FULL) * _log_share(followers, RATIO_AUDIENCE_FULL),
         activity=ACTIVITY_POINTS * _log_share(max(0, posts), ACTIVITY_FULL),
         engagement=ENGAGEMENT_POINTS * _log_share(max(0, engagement), ENGAGEMENT_FULL),
     )
