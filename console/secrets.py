@@ -28,7 +28,10 @@ def _key(account_id: str, kind: str) -> str:
 
 
 def _backend() -> keyring.backend.KeyringBackend:
-    backend = keyring.get_keyring()
+    try:
+        backend = keyring.get_keyring()
+    except ImportError as error:  # PYTHON_KEYRING_BACKEND names a backend that is not installed
+        raise SecretStoreUnavailable(f"{_NO_KEYRING} (The configured keyring could not be loaded: {error}.)") from None
     name = f"{type(backend).__module__}.{type(backend).__name__}"
     if name.startswith(("keyring.backends.fail", "keyring.backends.null")):
         raise SecretStoreUnavailable(_NO_KEYRING)
