@@ -18,7 +18,7 @@ from console.paths import default_inbox_path, demo_inbox_path
 from console.services.connectors import connectors_for
 from console.services.writer import StoreWriter
 from console.store import Inbox, InboxError
-from console.sync import SyncEngine, account_label
+from console.sync import NETWORK_NAMES, SyncEngine, account_label
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INBOX
     if args.command == "sync":
         return run_sync_once(inbox, args)
+    if args.command == "account":
+        from console.account_commands import run_account_command
+
+        return run_account_command(inbox, args)
     from console.ui.application import run_gui
 
     return run_gui(inbox, path, demo=args.demo, seed=args.seed, interval=_interval(args))
@@ -68,7 +72,8 @@ def run_sync_once(inbox: Inbox, args: argparse.Namespace) -> int:
     finally:
         writer.close()
     if not accounts:
-        print("No accounts yet: add one in the app, or try the demo with `tend --demo`.")
+        print("No accounts yet: connect one with `tend account add mastodon --server URL` or in the app, "
+              "or try the demo with `tend --demo`.")
     labels = {c.account.id: account_label(c) for c in connectors}
     for result in results:
         if result.error:
@@ -76,9 +81,10 @@ def run_sync_once(inbox: Inbox, args: argparse.Namespace) -> int:
             print(f"{labels[result.account_id]}: failed: {result.error}")
         else:
             print(f"{labels[result.account_id]}: {result.new_posts} new posts in {result.pages} pages")
-    for account in unserved:
+    for item in unserved:
         failed = True
-        print(f"{account.network} {account.handle}: this version of Tend cannot sync {account.network} yet")
+        name = NETWORK_NAMES.get(item.account.network, item.account.network)
+        print(f"{name} {item.account.handle}: not synced: {item.reason}")
     return 1 if failed else 0
 
 
@@ -91,7 +97,7 @@ async def _sync_and_close(engine: SyncEngine) -> list:
 
 def _report_fatal(message: str, *, gui: bool) -> None:
     print(f"Tend: {message}", file=sys.stderr)
-    if gui and os.environ.get("QT_QPA_PLATFORM") != "offscreen" and sys.stdin is not None and not sys.stdin.isatty():
+    if gui and os.environ.get("QT_QPA_PLATFORM") != "offscreen" and (sys.stdin is None or not sys.stdin.isatty()):
         # Started from a desktop launcher: there is no terminal to read the message in.
         from PySide6.QtWidgets import QApplication, QMessageBox
 

@@ -1,7 +1,7 @@
 """Command-line parsing: ``tend [--db PATH] [--demo] [COMMAND]``.
 
-``--db`` is global and written before any subcommand, so every later command (``tend --db PATH sync --once``)
-shares it.
+``--db`` is global and written before any subcommand, so every later command (``tend --db PATH sync --once``,
+``tend --db PATH account list``) shares it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,45 @@ def build_parser() -> argparse.ArgumentParser:
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
     sync = subcommands.add_parser("sync", help="sync accounts without opening the window")
     sync.add_argument("--once", action="store_true", required=True, help="sync every account once and exit")
+    _add_account_commands(subcommands)
     return parser
+
+
+def _add_account_commands(subcommands: argparse._SubParsersAction) -> None:
+    account = subcommands.add_parser("account", help="connect, list or remove your accounts")
+    actions = account.add_subparsers(dest="account_command", metavar="ACTION", required=True)
+
+    add = actions.add_parser(
+        "add",
+        help="connect an account (adding it again reconnects it)",
+        description="Connect an account. Without --token-stdin your browser opens to sign in on your server.",
+    )
+    add.add_argument("network", choices=["mastodon"], help="the account's network")
+    add.add_argument("--server", required=True, metavar="URL", help="your server, for example mastodon.social")
+    add.add_argument(
+        "--token-stdin",
+        action="store_true",
+        help="read an access token you created on your server (Preferences › Development) from standard input",
+    )
+
+    actions.add_parser("list", help="show your accounts and whether they are connected")
+
+    remove = actions.add_parser(
+        "remove",
+        help="disconnect an account: withdraws and forgets its access token",
+        description="Disconnect an account. Without a history option Tend asks (or keeps the history when it "
+        "cannot ask).",
+    )
+    remove.add_argument("account_id", metavar="ID", help="the account's id, as `tend account list` shows it")
+    history = remove.add_mutually_exclusive_group()
+    history.add_argument(
+        "--keep-history", dest="keep_history", action="store_true", default=None,
+        help="keep the account's conversations in the inbox (read only)",
+    )
+    history.add_argument(
+        "--delete-history", dest="keep_history", action="store_false",
+        help="delete the account's conversations from the inbox",
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -7,8 +7,15 @@ back to storing secrets in plain text.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 import keyring
 import keyring.errors
+
+T = TypeVar("T")
 
 SERVICE = "Tend"
 
@@ -60,3 +67,13 @@ def delete_secret(account_id: str, kind: str) -> None:
         return
     except keyring.errors.KeyringError as error:
         raise SecretStoreUnavailable(f"{_NO_KEYRING} (The keyring said: {type(error).__name__}.)") from None
+
+
+# A plain Python thread, not qasync's default (QThread) executor: Qt aborts the process at exit when a QThread is
+# still alive, and the app never closes its loop's executor.
+_KEYRING_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tend-keyring")
+
+
+async def off_loop(function: Callable[..., T], *args: object) -> T:
+    """Run a keyring call without blocking the event loop: an OS keyring may wait for the owner to unlock it."""
+    return await asyncio.wrap_future(_KEYRING_THREAD.submit(function, *args))

@@ -83,6 +83,8 @@ class SyncEngine:
         self._stop = asyncio.Event()
         self._wake: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._account_tasks: dict[str, list[asyncio.Task[None]]] = {}
+        self._running = False
         self.on_changes: list[Callable[[ChangeSet], None]] = []
         self.on_status: list[Callable[[AccountStatus], None]] = []
         self.statuses: dict[str, AccountStatus] = {}
@@ -143,8 +145,44 @@ class SyncEngine:
     def start(self) -> None:
         """Start one polling task per account on the running loop."""
         self._stop.clear()
-        self._tasks = [asyncio.ensure_future(self._poll(c)) for c in self._connectors]
-        self._tasks += [asyncio.ensure_future(self._watch(c)) for c in self._connectors if hasattr(c, "watch")]
+        self._running = True
+        self._tasks = []
+        for connector in self._connectors:
+            self._start_account(connector)
+
+    def _start_account(self, connector: Connector) -> None:
+        tasks = [asyncio.ensure_future(self._poll(connector))]
+        if hasattr(connector, "watch"):
+            tasks.append(asyncio.ensure_future(self._watch(connector)))
+        self._account_tasks[connector.account.id] = tasks
+        self._tasks += tasks
+
+    @property
+    def account_ids(self) -> list[str]:
+        return [c.account.id for c in self._connectors]
+
+    def add_connector(self, connector: Connector) -> None:
+        """Sync one more account (just added by the owner); polling starts at once if the engine is running."""
+        if connector.account.id in self.account_ids:
+            raise ValueError(f"{connector.account.id} is already being synced")
+        self._connectors.append(connector)
+        if self._running:
+            self._start_account(connector)
+
+    async def remove_account(self, account_id: str) -> None:
+        """Stop syncing an account and close its connector; a write already handed to the writer completes."""
+        leaving = [c for c in self._connectors if c.account.id == account_id]
+        self._connectors = [c for c in self._connectors if c.account.id != account_id]
+        tasks = self._account_tasks.pop(account_id, [])
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks = [t for t in self._tasks if t not in tasks]
+        for connector in leaving:
+            await self._close(connector)
+        self._wake.pop(account_id, None)
+        self._failures.pop(account_id, None)
+        self.statuses.pop(account_id, None)
 
     def wake(self, account_id: str) -> None:
         """Sync this account now instead of at its next interval (a stream said something new arrived)."""
@@ -153,15 +191,21 @@ class SyncEngine:
     async def stop(self) -> None:
         """Stop polling; a write already handed to the writer still completes."""
         self._stop.set()
+        self._running = False
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        self._account_tasks = {}
         for connector in self._connectors:
-            try:
-                await connector.aclose()
-            except Exception:
-                log.exception("closing %s", connector.account.id)
+            await self._close(connector)
+
+    @staticmethod
+    async def _close(connector: Connector) -> None:
+        try:
+            await connector.aclose()
+        except Exception:
+            log.exception("closing %s", connector.account.id)
 
     def next_delay(self, result: SyncResult) -> float:
         """Wait the normal interval after success; after failures back off exponentially, honouring the server."""

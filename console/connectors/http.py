@@ -12,7 +12,7 @@ import ipaddress
 import json as jsonlib
 import logging
 import random as _random
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -347,6 +347,63 @@ class HttpClient:
                        headers: Mapping[str, str] | None = None) -> Any:
         """The common case: read one JSON document (a retried GET is always safe)."""
         return await self.request_json("GET", url, params=params, headers=headers)
+
+    async def stream_lines(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idle_timeout: float = 60.0,
+    ) -> AsyncIterator[str]:
+        """The lines of a long-lived GET (server-sent events) as they arrive; ends when the server closes it.
+
+        Never retried: a live stream that fails is reopened by its caller, which also decides what an end means.
+        ``idle_timeout`` bounds the silence between two chunks (servers send heartbeats), not the whole response,
+        so a connection that went quiet without closing is noticed. Errors are the same family as ``request``'s.
+        """
+        timeout = httpx.Timeout(self._client.timeout.connect or DEFAULT_TIMEOUT.connect, read=idle_timeout)
+        prepared = self._client.build_request("GET", url, params=params, headers=headers, timeout=timeout)
+        check_url_is_safe(prepared.url, self.service_name)
+        secrets = _secrets_in(prepared.headers, prepared.url)
+        where = f"GET {redact_url(prepared.url)} (stream)"
+        try:
+            response = await self._client.send(prepared, stream=True)
+        except httpx.TransportError as exc:
+            raise self._transport_failure(exc, where, secrets) from None
+        try:
+            self._note_budget(response.headers)
+            if response.status_code >= 400:
+                try:
+                    await response.aread()
+                except httpx.TransportError as exc:
+                    raise self._transport_failure(exc, where, secrets) from None
+                raise self._status_failure(response, where, secrets)
+            try:
+                async for line in response.aiter_lines():
+                    yield line
+            except httpx.TransportError as exc:
+                raise self._transport_failure(exc, where, secrets) from None
+        finally:
+            await response.aclose()
+
+    def _status_failure(self, response: httpx.Response, where: str, secrets: set[str]) -> ConnectorError:
+        """The error for a failed status when there is no retry loop to absorb it (a stream)."""
+        status = response.status_code
+        if status == 429:
+            wait = self._rate_limit_wait(response)
+            return RateLimited(
+                f"{self.service_name} asked Tend to slow down; Tend will try again in {_plain_duration(wait)}.",
+                detail=redact(f"{where} -> 429: {response.text[:300]}", secrets),
+                retry_after=wait,
+            )
+        if status >= 500:
+            return ServerError(
+                f"{self.service_name} is having trouble (server error {status}) — Tend will try again later",
+                detail=redact(f"{where} -> {status}: {response.text[:300]}", secrets),
+                retry_after=parse_retry_after(response.headers.get("Retry-After"), self._clock()),
+            )
+        return self._client_error(response, where, secrets)
 
     def _note_budget(self, headers: httpx.Headers) -> None:
         """Remember the budget the server reported, so ``suggested_delay`` can slow the poller down."""

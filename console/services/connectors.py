@@ -1,17 +1,30 @@
-"""Which connector serves which account in the inbox."""
+"""Which connector serves which account in the inbox, and why an account cannot be served when it cannot."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from console.connectors.base import Connector
 from console.domain import Account, utc_now
+from console.secrets import SecretStoreUnavailable, load_secret
 
 log = logging.getLogger(__name__)
 
 DEMO_SCHEME = "demo://"
+TOKEN_KIND = "access_token"
+
+LoadSecret = Callable[[str, str], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Unserved:
+    """An account no connector can sync right now, and the owner-readable reason."""
+
+    account: Account
+    reason: str
 
 
 def is_demo_account(account: Account) -> bool:
@@ -25,15 +38,42 @@ def demo_connectors(seed: int, clock: Callable[[], datetime] = utc_now, tick_sec
     return list(DemoNetwork(seed=seed, clock=clock, tick_seconds=tick_seconds).connectors())
 
 
-def connectors_for(accounts: list[Account], *, demo_seed: int = 7) -> tuple[list[Connector], list[Account]]:
-    """Build connectors for the inbox's accounts; returns them and the accounts no connector can serve yet."""
+def mastodon_connector(account: Account, load_token: LoadSecret = load_secret) -> Connector | Unserved:
+    """A Mastodon connector holding the account's token from the keyring, or why there cannot be one."""
+    try:
+        # Imported here so that a build without the Mastodon connector still runs the demo.
+        from console.connectors.mastodon import MastodonConnector
+    except ImportError:
+        log.exception("the Mastodon connector could not be loaded")
+        return Unserved(account, "this version of Tend cannot sync Mastodon")
+    try:
+        token = load_token(account.id, TOKEN_KIND)
+    except SecretStoreUnavailable as error:
+        return Unserved(account, str(error))
+    if not token:
+        return Unserved(account, "no saved access token: reconnect the account (Accounts…, or `tend account add`)")
+    return MastodonConnector(account, token)
+
+
+def connectors_for(
+    accounts: list[Account], *, demo_seed: int = 7, load_token: LoadSecret = load_secret
+) -> tuple[list[Connector], list[Unserved]]:
+    """Build connectors for the inbox's accounts; returns them and the accounts that cannot be synced, with why."""
     connectors: list[Connector] = []
-    unserved: list[Account] = []
+    unserved: list[Unserved] = []
     demo = [a for a in accounts if is_demo_account(a)]
     if demo:
         wanted = {a.id for a in demo}
         connectors += [c for c in demo_connectors(demo_seed) if c.account.id in wanted]
     for account in accounts:
-        if not is_demo_account(account):
-            unserved.append(account)
+        if is_demo_account(account):
+            continue
+        if account.network == "mastodon":
+            built = mastodon_connector(account, load_token)
+        else:
+            built = Unserved(account, f"this version of Tend cannot sync {account.network} yet")
+        if isinstance(built, Unserved):
+            unserved.append(built)
+        else:
+            connectors.append(built)
     return connectors, unserved

@@ -16,8 +16,10 @@ from PySide6.QtWidgets import QApplication
 
 import qasync  # noqa: I001  (after PySide6, so qasync binds to it)
 
+from console.domain import Account
+from console.services.accounts import AccountService
 from console.services.actions import InboxActions
-from console.services.connectors import connectors_for
+from console.services.connectors import Unserved, connectors_for
 from console.services.writer import StoreWriter
 from console.store import Inbox
 from console.store.database import connect
@@ -76,6 +78,27 @@ def install_excepthook(show: Callable[[str], None]) -> None:
     sys.excepthook = hook
 
 
+def unserved_message(item: Unserved) -> str:
+    return f"{item.account.handle} is not being synced: {item.reason}."
+
+
+def sync_account_changes(
+    accounts: AccountService, engine: SyncEngine, show_message: Callable[[str], None], *, seed: int = 7
+) -> None:
+    """Keep the running sync engine in step with the Accounts dialog: sync what is added, stop what is removed."""
+
+    async def start_syncing(account: Account) -> None:
+        await engine.remove_account(account.id)  # a reconnect replaces the connector holding the old token
+        connectors, unserved = connectors_for([account], demo_seed=seed)
+        for connector in connectors:
+            engine.add_connector(connector)
+        for item in unserved:
+            show_message(unserved_message(item))
+
+    accounts.on_added.append(start_syncing)
+    accounts.on_removing.append(engine.remove_account)
+
+
 def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("Tend")
@@ -91,12 +114,16 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
     reader = open_reader(path)
     engine = SyncEngine(writer, connectors, interval=interval)
     actions = InboxActions(writer)
-    window = MainWindow(reader, actions, settings=QSettings(), title_suffix=" — demo" if demo else "")
+    account_service = AccountService(writer)
+    window = MainWindow(
+        reader, actions, settings=QSettings(), title_suffix=" — demo" if demo else "", accounts=account_service
+    )
     window.set_accounts(accounts)
     engine.on_changes.append(window.apply_changes)
     engine.on_status.append(window.show_status)
-    for account in unserved:
-        window.show_message(f"{account.handle} on {account.network} cannot be synced by this version of Tend yet.")
+    sync_account_changes(account_service, engine, window.show_message, seed=seed)
+    for item in unserved:
+        window.show_message(unserved_message(item))
 
     closed = asyncio.Event()
     window.closed.connect(closed.set)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -37,6 +38,10 @@ from console.ui.thread_list_model import (
 )
 from console.ui.thread_view import ThreadView
 
+if TYPE_CHECKING:
+    from console.services.accounts import AccountService
+    from console.ui.accounts_dialog import AccountsDialog
+
 REFRESH_DELAY_MS = 150
 SEARCH_DELAY_MS = 250
 AGE_TICK_MS = 30_000
@@ -62,11 +67,14 @@ class MainWindow(QMainWindow):
         settings: QSettings,
         clock: Callable[[], datetime] = utc_now,
         title_suffix: str = "",
+        accounts: AccountService | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._reader = reader
         self._actions = actions
+        self._account_service = accounts
+        self._accounts_dialog: AccountsDialog | None = None
         self._settings = settings
         self._clock = clock
         self._pending: set[str] = set()
@@ -91,6 +99,11 @@ class MainWindow(QMainWindow):
         toolbar.setMovable(False)
         toolbar.addWidget(self.search_box)
         self.addToolBar(toolbar)
+        self.accounts_action = QAction("&Accounts…", self)
+        self.accounts_action.setObjectName("accountsAction")
+        self.accounts_action.setEnabled(accounts is not None)
+        self.accounts_action.triggered.connect(self.show_accounts)
+        self.menuBar().addMenu("&File").addAction(self.accounts_action)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -156,7 +169,13 @@ class MainWindow(QMainWindow):
             shortcut.activated.connect(slot)
 
     def set_accounts(self, accounts: list[Account]) -> None:
+        """Show exactly these accounts in the sidebar and the status bar (added and removed ones included)."""
         self.sidebar.set_accounts(accounts)
+        current = {a.id for a in accounts}
+        for account_id in [i for i in self._status_labels if i not in current]:
+            label = self._status_labels.pop(account_id)
+            self.statusBar().removeWidget(label)
+            label.deleteLater()
         for account in accounts:
             if account.id not in self._status_labels:
                 label = QLabel()
@@ -167,6 +186,28 @@ class MainWindow(QMainWindow):
                 label.setText(f"{name}: waiting")
                 self._status_labels[account.id] = label
                 self.statusBar().addPermanentWidget(label)
+
+    def show_accounts(self) -> AccountsDialog | None:
+        """The Accounts dialog (one, kept): adding or removing there updates the sidebar and the list at once."""
+        if self._account_service is None:
+            return None
+        if self._accounts_dialog is None:
+            from console.ui.accounts_dialog import AccountsDialog
+
+            self._accounts_dialog = AccountsDialog(self._account_service, parent=self)
+            self._accounts_dialog.accountsChanged.connect(self.reload_accounts)
+        elif self._accounts_dialog.isVisible():
+            self._accounts_dialog.raise_()  # already open behind the window: bring it forward
+            self._accounts_dialog.activateWindow()
+            return self._accounts_dialog
+        else:
+            self._accounts_dialog.reload()
+        self._accounts_dialog.show()
+        return self._accounts_dialog
+
+    def reload_accounts(self) -> None:
+        self.set_accounts(self._reader.accounts())
+        self.apply_changes(ChangeSet())  # a removed account's conversations may have gone
 
     # -- views and selection ---------------------------------------------------------------------------------------
 
@@ -317,6 +358,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
-        self._age_timer.stop()
+        for timer in (self._age_timer, self._refresh_timer, self._search_timer):
+            timer.stop()  # nothing to refresh once closed (and the reader may be closing too)
         event.accept()
         self.closed.emit()

@@ -44,6 +44,13 @@ class Sidebar(QTreeWidget):
         self.setCurrentItem(self._view_items[ViewKind.NEEDS_REPLY])
 
     def set_accounts(self, accounts: list[Account]) -> None:
+        """Show exactly these accounts: new ones are added, ones no longer listed (removed) disappear."""
+        current = {a.id for a in accounts}
+        for account_id in [i for i in self._account_items if i not in current]:
+            item = self._account_items.pop(account_id)
+            if self.currentItem() is item:
+                self.setCurrentItem(self._view_items[ViewKind.NEEDS_REPLY])
+            self._accounts_header.removeChild(item)
         for account in accounts:
             if account.id in self._account_items:
                 continue

@@ -263,3 +263,82 @@ async def test_revoked_access_is_remembered_in_the_inbox(writer: StoreWriter, in
         assert inbox.accounts()[0].needs_reconnect
     finally:
         inbox.close()
+
+
+# -- accounts added and removed while the engine runs ---------------------------------------------------------------
+
+SECOND = Account("acct-2", "mastodon", "@shop2", "https://shop.example")
+
+
+@pytest.mark.asyncio
+async def test_an_account_added_while_running_starts_syncing_at_once(writer: StoreWriter, inbox_path: Path) -> None:
+    inbox = Inbox.open(inbox_path)
+    inbox.ensure_account(SECOND)
+    inbox.close()
+
+    async def long_sleep(seconds: float) -> None:
+        await asyncio.sleep(3600)
+
+    engine = SyncEngine(writer, [ScriptedConnector([page([1], "c1")])], interval=3600, sleep=long_sleep)
+    engine.start()
+    try:
+        added = ScriptedConnector(
+            [Batch(SECOND.id, "mentions", (post(5),), (author(5),), "s5")], account=SECOND
+        )
+        engine.add_connector(added)
+        for _ in range(200):
+            if "mastodon:5" in stored_ids(inbox_path):
+                break
+            await asyncio.sleep(0.01)
+        assert "mastodon:5" in stored_ids(inbox_path) and added.cursors_seen == [None]
+        assert engine.account_ids == [ACCOUNT.id, SECOND.id]
+        with pytest.raises(ValueError):
+            engine.add_connector(ScriptedConnector([], account=SECOND))
+    finally:
+        await engine.stop()
+    assert added.closed
+
+
+@pytest.mark.asyncio
+async def test_an_account_added_before_start_waits_for_start(writer: StoreWriter) -> None:
+    engine = SyncEngine(writer, [])
+    connector = ScriptedConnector([page([1], "c1")])
+    engine.add_connector(connector)
+    await asyncio.sleep(0.05)
+    assert connector.cursors_seen == []
+    assert [r.account_id for r in await engine.sync_once()] == [ACCOUNT.id]
+
+
+@pytest.mark.asyncio
+async def test_removing_an_account_stops_its_polling_and_stream_only(writer: StoreWriter, inbox_path: Path) -> None:
+    class Streaming(ScriptedConnector):
+        watching = False
+
+        async def watch(self) -> AsyncIterator[None]:
+            self.watching = True
+            await asyncio.Event().wait()
+            yield None
+
+    async def short_sleep(seconds: float) -> None:
+        await asyncio.sleep(0.01)
+
+    leaving = Streaming([], account=SECOND)
+    staying = ScriptedConnector([])
+    engine = SyncEngine(writer, [staying, leaving], interval=0.01, sleep=short_sleep)
+    engine.start()
+    try:
+        for _ in range(200):
+            if leaving.watching and len(leaving.cursors_seen) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        await engine.remove_account(SECOND.id)
+        assert leaving.closed and not staying.closed
+        assert SECOND.id not in engine.statuses and engine.account_ids == [ACCOUNT.id]
+        polls = len(leaving.cursors_seen)
+        before = len(staying.cursors_seen)
+        await asyncio.sleep(0.1)
+        assert len(leaving.cursors_seen) == polls
+        assert len(staying.cursors_seen) > before
+    finally:
+        await engine.stop()
+    await engine.remove_account("not-there")  # harmless
