@@ -23,6 +23,9 @@ from console.store.errors import (
 from console.store.schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
+# Per-connection page cache ceiling (KiB; SQLite allocates it only as pages are read). The 2 MiB default holds a
+# sliver of a 100k-post inbox: every batch then re-reads index pages it just wrote, and search re-reads post rows.
+CACHE_KIB = 65536
 
 
 def _inspect(path: Path) -> tuple[int, int, int]:
@@ -99,6 +102,7 @@ def connect(path: Path) -> sqlite_utils.Database:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     return sqlite_utils.Database(conn)
 
 

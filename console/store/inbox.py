@@ -108,11 +108,31 @@ ON CONFLICT(id) DO UPDATE SET
     last_in_at = excluded.last_in_at
 """
 
-_REFRESH_AUTHORS = """
+# Engagement moves by exactly what this batch changed: the customer-post counts of its posts after the write minus
+# before (a post's author and direction never change on upsert, so the difference belongs to one author).
+_ENGAGEMENT_OF_POSTS = """
+SELECT author_id, sum(reshare_count + quote_count + like_count) FROM posts
+WHERE id IN (SELECT value FROM json_each(?)) AND direction = 'in'
+GROUP BY author_id
+"""
+
+_ADD_ENGAGEMENT = """
+UPDATE authors SET engagement = engagement + delta.value
+FROM json_each(?) AS delta
+WHERE authors.id = delta.key
+"""
+
+_RESUM_ENGAGEMENT = """
 UPDATE authors SET
     engagement = coalesce((SELECT sum(reshare_count + quote_count + like_count) FROM posts
                            WHERE posts.author_id = authors.id AND posts.direction = 'in'), 0)
 WHERE id IN (SELECT value FROM json_each(?))
+"""
+
+_REFRESH_INFLUENCE_IF_CHANGED = """
+UPDATE authors SET influence = tend_influence(followers_count, following_count, posts_count, engagement)
+WHERE id IN (SELECT value FROM json_each(?))
+  AND influence != tend_influence(followers_count, following_count, posts_count, engagement)
 """
 
 _REFRESH_INFLUENCE = """
@@ -203,9 +223,15 @@ class Inbox:
                 """DELETE FROM count_samples WHERE post_id IN (SELECT id FROM posts WHERE account_id = ?)""",
                 (account_id,),
             )
+            authors = db.execute(
+                "SELECT json_group_array(DISTINCT author_id) FROM posts WHERE account_id = ?", (account_id,)
+            ).fetchone()[0]
             db.execute("DELETE FROM threads WHERE account_id = ?", (account_id,))
             db.execute("DELETE FROM posts WHERE account_id = ?", (account_id,))
             db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+            # Engagement is kept up by differences on ingest; after deleting posts, re-sum it for their authors.
+            db.execute(_RESUM_ENGAGEMENT, (authors,))
+            db.execute(_REFRESH_INFLUENCE, (authors,))
 
     def cursor(self, account_id: str, stream: str) -> str | None:
         row = self.db.execute(
@@ -256,6 +282,8 @@ class Inbox:
             author_ids = json.dumps([a.id for a in batch.authors])
             conn.execute(_REFRESH_INFLUENCE, (author_ids,))
             return deleted
+        post_ids = json.dumps([p.id for p in batch.posts])
+        before = dict(conn.execute(_ENGAGEMENT_OF_POSTS, (post_ids,)).fetchall())
         conn.executemany(
             _UPSERT_POST,
             [
@@ -267,9 +295,13 @@ class Inbox:
         )
         thread_ids = frozenset(p.thread_id for p in batch.posts)
         conn.execute(_REFRESH_THREADS, {"ids": json.dumps(sorted(thread_ids)), "now": now})
-        author_ids = json.dumps(sorted({p.author_id for p in batch.posts} | {a.id for a in batch.authors}))
-        conn.execute(_REFRESH_AUTHORS, (author_ids,))
-        conn.execute(_REFRESH_INFLUENCE, (author_ids,))
+        after = conn.execute(_ENGAGEMENT_OF_POSTS, (post_ids,)).fetchall()
+        deltas = {author: total - before.get(author, 0) for author, total in after}
+        deltas = {author: delta for author, delta in deltas.items() if delta}
+        if deltas:
+            conn.execute(_ADD_ENGAGEMENT, (json.dumps(deltas),))
+        author_ids = {p.author_id for p in batch.posts} | {a.id for a in batch.authors}
+        conn.execute(_REFRESH_INFLUENCE_IF_CHANGED, (json.dumps(sorted(author_ids)),))
         return thread_ids | deleted
 
     @staticmethod

@@ -94,7 +94,7 @@ _VIEW_WHERE = {
 _SEARCH_WHERE = """t.id IN (
     SELECT thread_id FROM posts WHERE pk IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH :match)
     UNION
-    SELECT thread_id FROM posts WHERE author_id IN (
+    SELECT thread_id FROM posts WHERE direction = 'in' AND author_id IN (
         SELECT id FROM authors WHERE pk IN (SELECT rowid FROM authors_fts WHERE authors_fts MATCH :match)))"""
 
 

@@ -50,3 +50,20 @@ def test_attachments_edits_and_deletions(inbox, records) -> None:
     assert inbox.db.execute("SELECT deleted_at FROM posts").fetchone()[0] is not None
     again = inbox.apply_batch(Batch(ACCOUNT.id, "mentions", deleted_post_ids=("mastodon:1",)))
     assert again.thread_ids == frozenset()
+
+
+def test_engagement_follows_ingest_and_account_removal(inbox, records) -> None:
+    def engagement() -> int:
+        return inbox.db.execute("SELECT engagement FROM authors WHERE id = 'mastodon:alice'").fetchone()[0]
+
+    inbox.apply_batch(records.batch(records.post("1", reshare_count=3, like_count=2)))
+    assert engagement() == 5
+    inbox.apply_batch(records.batch(records.post("1", reshare_count=7, like_count=2, observed_minute=5)))
+    assert engagement() == 9
+    inbox.apply_batch(records.batch(records.post("1", reshare_count=1, observed_minute=1)))  # stale copy: ignored
+    assert engagement() == 9
+    other = records.post("2", "t2", account=OTHER_ACCOUNT, quote_count=4)
+    inbox.apply_batch(records.batch(other, account=OTHER_ACCOUNT))
+    assert engagement() == 13
+    inbox.remove_account(OTHER_ACCOUNT.id, keep_history=False)
+    assert engagement() == 9

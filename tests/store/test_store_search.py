@@ -191,7 +191,8 @@ def test_fts_query_shapes():
     assert fts_query('" * ( ) :') is None
     assert fts_query("bread") == '"bread"*'
     assert fts_query("Sour bread") == '"Sour" "bread"*'
-    assert fts_query("OR OR") == '"OR" "OR"*'
+    assert fts_query("OR OR") == '"OR" "OR"'  # two letters: too short to act as a prefix
+    assert fts_query("croiss") == '"croiss"*'
     assert fts_query("col:val") == '"col" "val"*'
     assert fts_query("don't") == '"don\'t"*'
 

@@ -1,0 +1,1 @@
+"""Benchmarks for the inbox store; run `python bench/run.py` from the repository root."""
