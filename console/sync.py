@@ -10,11 +10,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
 from console.connectors import AuthExpired, Connector, ConnectorError
-from console.domain import utc_now
+from console.domain import iso_utc, utc_now
 from console.services.writer import StoreWriter
 from console.store import ChangeSet, Inbox, InboxError
 
@@ -72,6 +72,9 @@ class SyncEngine:
         clock: Callable[[], datetime] = utc_now,
         sleep: Sleep = asyncio.sleep,
         max_backoff: float = 900.0,
+        refresh_per_pass: int = 20,
+        refresh_every: timedelta = timedelta(minutes=5),
+        refresh_window_days: int = 7,
     ) -> None:
         self._writer = writer
         self._connectors = list(connectors)
@@ -80,6 +83,10 @@ class SyncEngine:
         self._sleep = sleep
         self._max_backoff = max_backoff
         self._failures: dict[str, int] = {}
+        self._refresh_per_pass = refresh_per_pass
+        self._refresh_every = refresh_every
+        self._refresh_window_days = refresh_window_days
+        self._refreshed_at: dict[str, dict[str, datetime]] = {}
         self._stop = asyncio.Event()
         self._wake: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -106,6 +113,7 @@ class SyncEngine:
                     result.changed_threads |= changes.thread_ids
                     if changes.thread_ids:
                         self._publish_changes(changes)
+            await self._refresh_open_threads(connector, result)
         except AuthExpired as error:
             result.error = str(error)
             await self._writer.call(Inbox.set_needs_reconnect, account.id, True)
@@ -124,6 +132,36 @@ class SyncEngine:
             self._publish_status(connector, SyncState.OK, message, result.new_posts)
         self._failures[account.id] = self._failures.get(account.id, 0) + 1 if result.error else 0
         return result
+
+    async def _refresh_open_threads(self, connector: Connector, result: SyncResult) -> None:
+        """Re-read recently active open threads, the least recently read first.
+
+        Networks notify the business only about some activity: a boost of a customer's post, a customer replying to
+        another customer, an edit or a deletion often arrive without a notification. Reading the conversations the
+        owner is still working on keeps their counts and replies true. Bounded per pass, least recently read first,
+        so the network's rate budget is respected.
+        """
+        refresh = getattr(connector, "refresh_thread", None)
+        if refresh is None:
+            return
+        now = self._clock()
+        refreshed = self._refreshed_at.setdefault(connector.account.id, {})
+        since = iso_utc(now - timedelta(days=self._refresh_window_days))
+        candidates = await self._writer.call(Inbox.open_threads_since, connector.account.id, since)
+        due = [
+            (thread_id, post_ids)
+            for thread_id, post_ids in candidates
+            if now - refreshed.get(thread_id, datetime.min.replace(tzinfo=timezone.utc)) >= self._refresh_every
+        ]
+        due.sort(key=lambda item: refreshed.get(item[0], datetime.min.replace(tzinfo=timezone.utc)))
+        for thread_id, post_ids in due[: self._refresh_per_pass]:
+            batch = await refresh(thread_id, post_ids)
+            changes = await self._writer.call(Inbox.apply_batch, batch)
+            refreshed[thread_id] = now
+            result.new_posts += changes.new_posts
+            result.changed_threads |= changes.thread_ids
+            if changes.thread_ids:
+                self._publish_changes(changes)
 
     async def sync_once(self) -> list[SyncResult]:
         """Sync every account once, concurrently; then bring back snoozed threads whose time has come."""

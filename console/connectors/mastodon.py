@@ -9,38 +9,31 @@ Streams and their cursors (kept verbatim by the store):
 - ``conversations``: ``GET /api/v1/conversations`` (direct messages). Cursor: the id of the newest conversation's
   last status already stored (the id Mastodon pages conversations by). Each conversation brings its whole thread.
 
-A first sync (no cursor) walks newest-first with ``max_id`` (following ``Link: rel="next"``) and stops at
-notifications older than ``first_sync_days``; its pages carry no cursor except the last, which carries the newest id
-seen, so an interrupted first sync stores what it fetched and simply starts again. A page shorter than asked for
-is the last (every server Tend knows allows 40 per page). Later syncs walk oldest-first
-from the cursor with ``min_id`` (following ``rel="prev"``): every page is contiguous with the stored data, so every
-page carries its own newest id and an interruption never loses progress.
+Both are walked page by page by ``mastodon_paging`` (first sync bounded to ``first_sync_days``, then forward from
+the cursor); each page is yielded, and so stored, before the next is asked for.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json as jsonlib
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import aclosing
 from dataclasses import replace
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from console.connectors.base import OutgoingReply
-from console.connectors.errors import AuthExpired, BadResponse, ConnectorError, RateLimited, ServerError
-from console.connectors.http import HttpClient, redact_url
+from console.connectors.errors import AuthExpired, ConnectorError, RateLimited, ServerError
+from console.connectors.http import HttpClient
+from console.connectors.mastodon_paging import LinkPager, ListReader, decode_json
 from console.connectors.mastodon_parse import (
-    NETWORK, UNREADABLE, Conversation, Json, Notification, PageBuilder, Scope, as_list, instance_settings,
-    mentioned_ids, native_id, parse_author, parse_context, parse_conversation, parse_notification, parse_status,
-    reply_to, status_author_id, status_id, text_field, unwrap_reblog,
+    NATIVE_ID, NETWORK, Conversation, Json, Notification, PageBuilder, Scope, as_list, instance_settings, mentioned_ids,
+    native_id, parse_author, parse_conversation, parse_context, parse_notification, parse_status, reply_to,
+    status_author_id, status_id, text_field, unwrap_reblog,
 )
 from console.connectors.mastodon_stream import UNAVAILABLE, follow_notifications, streaming_base
-from console.connectors.mastodon_text import status_length
+from console.connectors.mastodon_text import mention_first, status_length
 from console.domain import Account, Author, Batch, Direction, Post, Visibility, iso_utc, utc_now
 
 NOTIFICATIONS = "notifications"
@@ -52,8 +45,6 @@ DEFAULT_CHAR_LIMIT = 500
 DEFAULT_URL_LENGTH = 23
 _GONE = (404, 410)
 _VISIBILITY_ORDER = (Visibility.PUBLIC, Visibility.UNLISTED, Visibility.PRIVATE, Visibility.DIRECT)
-
-Item = TypeVar("Item")
 
 
 def server_host(server_url: str) -> str:
@@ -67,22 +58,6 @@ def server_host(server_url: str) -> str:
 def reply_visibility(requested: Visibility, parent: Visibility) -> Visibility:
     """A reply is never more public than what it answers: a direct message stays direct, followers-only stays so."""
     return max(requested, parent, key=_VISIBILITY_ORDER.index)
-
-
-def _id_order(native: str) -> tuple[int, str]:
-    """Mastodon ids are decimal (and Pleroma's fixed-width): longer is newer, then text order."""
-    return len(native), native
-
-
-def _decode(response: httpx.Response) -> Any:
-    try:
-        return jsonlib.loads(response.content)
-    except ValueError as exc:
-        raise BadResponse(
-            "Mastodon sent a reply Tend could not read — Tend will try again later",
-            detail=f"{response.request.method} {redact_url(response.request.url)} -> {response.status_code}: "
-            f"invalid JSON ({exc.__class__.__name__}), {len(response.content)} bytes",
-        ) from None
 
 
 class MastodonConnector:
@@ -107,104 +82,43 @@ class MastodonConnector:
     ) -> None:
         self.account = account
         self.host = server_host(account.server_url)
-        self._origin = f"{urlsplit(account.server_url).scheme}://{self.host}"
         self._http = client or HttpClient(account.server_url, service_name="Mastodon", sleep=sleep, clock=clock)
         if token:
             self._http.headers["Authorization"] = f"Bearer {token}"
         self._clock = clock
-        self._first_sync_days = first_sync_days
-        self._page_size = page_size
         self._stream_idle_timeout = stream_idle_timeout
         self._business_id = account.remote_id
         self._roots: dict[str, str] = {}  # native status id -> native id of its thread's root
         self._instance: Json | None = None
         self._bulk_accounts = True
+        self._pager = LinkPager(self._http, f"{urlsplit(account.server_url).scheme}://{self.host}", clock,
+                                first_sync_days, page_size)
         self._deleted_by_stream: dict[str, None] = {}
 
     # -- sync ------------------------------------------------------------------------------------------------------
 
     async def fetch_since(self, stream: str, cursor: str | None) -> AsyncIterator[Batch]:
         if stream == NOTIFICATIONS:
-            pages = self._walk(stream, "/api/v1/notifications", {"types[]": list(NOTIFICATION_TYPES)}, cursor,
-                               self._read_notifications, lambda n: n.id, lambda n: n.created_at,
-                               self._notifications_page)
+            reader = ListReader(self._read_notifications, lambda n: n.id, lambda n: n.created_at)
+            pages = self._pager.pages("/api/v1/notifications", {"types[]": list(NOTIFICATION_TYPES)}, cursor, reader)
+            build = self._notifications_page
         elif stream == CONVERSATIONS:
-            pages = self._walk(stream, "/api/v1/conversations", {}, cursor, self._read_conversations,
-                               lambda c: c.last_status_id, lambda c: c.last_activity, self._conversations_page,
-                               optional=True)
+            reader = ListReader(self._read_conversations, lambda c: c.last_status_id, lambda c: c.last_activity)
+            pages = self._pager.pages("/api/v1/conversations", {}, cursor, reader, optional=True)
+            build = self._conversations_page
         else:
             raise ValueError(f"Mastodon has no stream {stream!r}")
         async with aclosing(pages):
-            async for batch in pages:
-                yield batch
+            async for page in pages:
+                built = await build(page.items)
+                yield built.batch(stream, page.cursor, more=page.more)
         if stream == NOTIFICATIONS and self._deleted_by_stream:
             natives = list(self._deleted_by_stream)
-            page = await self._new_page()
-            page.add_deleted(natives)
-            yield page.batch(stream)
+            built = await self._new_page()
+            built.add_deleted(natives)
+            yield built.batch(stream)
             for native in natives:
                 self._deleted_by_stream.pop(native, None)
-
-    async def _walk(
-        self,
-        stream: str,
-        path: str,
-        params: dict[str, Any],
-        cursor: str | None,
-        read: Callable[[Any], list[Item]],
-        key: Callable[[Item], str | None],
-        when: Callable[[Item], str | None],
-        build: Callable[[list[Item]], Awaitable[PageBuilder]],
-        *,
-        optional: bool = False,
-    ) -> AsyncIterator[Batch]:
-        """Page through a Link-paginated list, yielding one stored-before-the-next batch per page (see module doc).
-
-        ``optional`` lists may be missing on Mastodon-compatible servers (404/501): then there is nothing to sync.
-        """
-        first_sync = cursor is None
-        url: str = path
-        query: dict[str, Any] | None = {**params, "limit": self._page_size}
-        if not first_sync:
-            query["min_id"] = cursor
-        cutoff = iso_utc(self._clock() - timedelta(days=self._first_sync_days))
-        newest: str | None = None
-        visited: set[str] = set()
-        while True:
-            response = await self._http.request("GET", url, params=query, accept_status=(404, 501) if optional else ())
-            if response.status_code in (404, 501):
-                return
-            items = read(_decode(response))
-            keys = [k for k in map(key, items) if k]
-            if first_sync:
-                newest = newest or (max(keys, key=_id_order) if keys else None)
-                recent = [item for item in items if (when(item) or cutoff) >= cutoff]
-                following = self._link(response, "next")
-                last = (len(items) < self._page_size or len(recent) < len(items) or following is None
-                        or following in visited)
-                page = await build(recent)
-                yield page.batch(stream, newest if last else None, more=not last)
-            else:
-                if not keys:
-                    return
-                following = self._link(response, "prev")
-                last = len(items) < self._page_size or following is None or following in visited
-                page = await build(items)
-                yield page.batch(stream, max(keys, key=_id_order), more=not last)
-            if last:
-                return
-            visited.add(following)
-            url, query = following, None
-
-    def _link(self, response: httpx.Response, rel: str) -> str | None:
-        """A pagination link, only if it stays on this server (a link elsewhere would carry the token there)."""
-        url = response.links.get(rel, {}).get("url")
-        if not url:
-            return None
-        parts = urlsplit(url)
-        if f"{parts.scheme}://{parts.netloc.lower()}" != self._origin:
-            raise BadResponse(UNREADABLE, detail=f"Mastodon pagination link leaves the server: {redact_url(url)}")
-        return url
 
     @staticmethod
     def _read_notifications(body: Any) -> list[Notification]:
@@ -279,7 +193,7 @@ class MastodonConnector:
     async def _get_or_none(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """A GET whose 404 means "gone" (deleted, or no longer visible to the business) rather than failure."""
         response = await self._http.request("GET", path, params=params, accept_status=_GONE)
-        return None if response.status_code in _GONE else _decode(response)
+        return None if response.status_code in _GONE else decode_json(response)
 
     # -- threads and people ----------------------------------------------------------------------------------------
 
@@ -320,7 +234,7 @@ class MastodonConnector:
                 response = await self._http.request("GET", "/api/v1/accounts", params={"id[]": chunk},
                                                     accept_status=(400, 404, 405, 422, 501))
                 if response.status_code == 200:
-                    authors += [parse_author(a, scope) for a in as_list(_decode(response), "accounts")]
+                    authors += [parse_author(a, scope) for a in as_list(decode_json(response), "accounts")]
                     continue
                 self._bulk_accounts = False
             for native in chunk:
@@ -345,7 +259,7 @@ class MastodonConnector:
     def _native(self, inbox_id: str, *, strict: bool = True) -> str | None:
         prefix = f"{NETWORK}:{self.host}/"
         native = inbox_id[len(prefix):] if inbox_id.startswith(prefix) else ""
-        if native and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", native):
+        if native and NATIVE_ID.fullmatch(native):
             return native
         if strict:
             raise ConnectorError(f"This item does not belong to the Mastodon account {self.account.handle}",
@@ -394,10 +308,8 @@ class MastodonConnector:
         await self._ensure_business_id()
         if status_author_id(status) == self._business_id:
             return text
-        domains = {str((await self._instance_info()).get("domain") or self.host), self.host, self.host.split(":")[0]}
-        names = {acct.lower()} if "@" in acct else {acct.lower()} | {f"{acct}@{d}".lower() for d in domains}
-        present = {m.lower().rstrip(".") for m in re.findall(r"(?<![\w/@])@([\w.-]+(?:@[\w.-]+(?::\d+)?)?)", text)}
-        return text if names & present else f"@{acct} {text}"
+        local_domain = str((await self._instance_info()).get("domain") or self.host)
+        return mention_first(text, acct, local_domains=(local_domain, self.host))
 
     async def server_char_limit(self) -> int:
         """The server's own post length limit (``configuration.statuses.max_characters``), 500 if it says none."""
@@ -434,7 +346,7 @@ class MastodonConnector:
 
     def _note_deleted(self, native: str) -> None:
         """Remember a deletion the stream announced; the next notifications sync stores it."""
-        if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", native):
+        if NATIVE_ID.fullmatch(native):
             self._deleted_by_stream.setdefault(native, None)
 
     def suggested_delay(self, default_interval: float) -> float:

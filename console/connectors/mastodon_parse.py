@@ -19,7 +19,7 @@ from console.domain.records import make_id
 
 NETWORK = "mastodon"
 UNREADABLE = "Mastodon sent a reply Tend could not understand — Tend will try again later"
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+NATIVE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # also keeps ids safe to put in a URL path
 _VISIBILITY = {
     "public": Visibility.PUBLIC,
     "unlisted": Visibility.UNLISTED,
@@ -62,7 +62,7 @@ def native_id(obj: Mapping[str, Any], what: str, key: str = "id") -> str:
     value = obj.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not NATIVE_ID.fullmatch(value):
         raise malformed(what, f"{key} is not an id: {str(value)[:40]!r}")
     return value
 

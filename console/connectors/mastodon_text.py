@@ -219,6 +219,22 @@ class _TextConverter(HTMLParser):
         return f"@{name}@{host}" if host else text
 
 
+# ----------------------------------------------------------------------------------------------------- mentions
+
+_WRITTEN_MENTION = re.compile(r"(?<![\w/@])@([\w.-]+(?:@[\w.-]+(?::\d+)?)?)")
+
+
+def mention_first(text: str, acct: str, *, local_domains: tuple[str, ...] = ()) -> str:
+    """``text`` naming ``acct`` (as Mastodon gives it: ``user`` on this server, ``user@host`` elsewhere), with
+    ``@acct`` put in front when the owner did not already write it; a local account may be written with any of
+    ``local_domains``."""
+    names = {acct.lower()}
+    if "@" not in acct:
+        names |= {f"{acct}@{domain}".lower() for d in local_domains for domain in (d, d.split(":")[0])}
+    written = {m.lower().rstrip(".") for m in _WRITTEN_MENTION.findall(text)}
+    return text if names & written else f"@{acct} {text}"
+
+
 # ----------------------------------------------------------------------------------------------------- length
 
 _URL = re.compile(r"(?<![\w/@.])https?://[^\s<>\"'`]+", re.IGNORECASE)

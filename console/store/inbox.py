@@ -239,6 +239,16 @@ class Inbox:
         ).fetchone()
         return row[0] if row else None
 
+    def open_threads_since(self, account_id: str, since: str) -> list[tuple[str, list[str]]]:
+        """Open threads of an account active since ``since``, newest first, with the ids of the posts they hold."""
+        rows = self.db.execute(
+            """SELECT t.id, json_group_array(p.id) FROM threads t JOIN posts p ON p.thread_id = t.id
+               WHERE t.account_id = ? AND t.status = 'open' AND t.last_activity_at >= ?
+               GROUP BY t.id ORDER BY t.last_activity_at DESC""",
+            (account_id, since),
+        ).fetchall()
+        return [(thread_id, json.loads(ids)) for thread_id, ids in rows]
+
     # -- ingest ----------------------------------------------------------------------------------------------------
 
     def apply_batch(self, batch: Batch) -> ChangeSet:

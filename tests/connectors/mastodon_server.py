@@ -19,8 +19,6 @@ Answers are chosen in this order for ``METHOD /path``:
 
 from __future__ import annotations
 
-import copy
-import functools
 import json
 import threading
 from collections import defaultdict, deque
@@ -34,7 +32,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
-import yaml
 
 from console.connectors.http import HttpClient
 from console.connectors.mastodon import MastodonConnector
@@ -42,121 +39,26 @@ from console.domain import Account
 from console.services.writer import StoreWriter
 from console.store import Inbox
 from console.sync import SyncEngine, SyncResult
+from tests.connectors.mastodon_recordings import (  # noqa: F401 - re-exported: tests import them from here
+    ADMIN,
+    BUSINESS,
+    CUSTOMER,
+    FIXTURES,
+    Interaction,
+    normal_path,
+    cassette,
+    notification,
+    recorded,
+    recorded_account,
+    recorded_events,
+    recorded_notification,
+    recorded_status,
+)
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "mastodon"
 RECORDED_HOSTS = ("localhost:3000", "localhost:4000")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Headers that describe the recorded connection, not the answer: the server sets its own.
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "date", "content-encoding"}
 NOT_FOUND = {"error": "Record not found"}
-
-
-# ------------------------------------------------------------------------------------------------ recordings
-
-
-@dataclass(frozen=True)
-class Interaction:
-    """One recorded request and the real server's answer."""
-
-    method: str
-    path: str
-    query: tuple[tuple[str, str], ...]
-    request_headers: dict[str, str]
-    request_body: str | None
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def _normal_path(path: str) -> str:
-    return path.rstrip("/") or "/"
-
-
-@functools.cache
-def cassette(name: str) -> tuple[Interaction, ...]:
-    """The interactions of ``cassettes/<name>.yaml`` (or ``<folder>/<name>.yaml``), in recorded order."""
-    path = FIXTURES / (name if "/" in name else f"cassettes/{name}")
-    data = yaml.load(path.with_suffix(".yaml").read_text(encoding="utf-8"), Loader=_Loader)
-    found = []
-    for item in data["interactions"]:
-        request, response = item["request"], item["response"]
-        parts = urlsplit(request["uri"])
-        body = response["body"]["string"]
-        found.append(Interaction(
-            method=request["method"],
-            path=_normal_path(parts.path),
-            query=tuple(parse_qsl(parts.query, keep_blank_values=True)),
-            request_headers={k.lower(): v[0] for k, v in request["headers"].items()},
-            request_body=request["body"],
-            status=response["status"]["code"],
-            headers={k.lower(): v[0] for k, v in response["headers"].items()},
-            body=body.encode() if isinstance(body, str) else body,
-        ))
-    return tuple(found)
-
-
-def recorded(name: str, method: str, path: str, nth: int = 0) -> Any:
-    """A fresh copy of the JSON body of the ``nth`` recorded ``method path`` in cassette ``name``."""
-    matches = [i for i in cassette(name) if i.method == method and i.path == _normal_path(path)]
-    return matches[nth].json()
-
-
-@functools.cache
-def _recorded_objects() -> dict[str, dict[str, Any]]:
-    """Every status, account and notification any recording contains, by kind and id (first sighting wins)."""
-    index: dict[str, dict[str, Any]] = {"status": {}, "account": {}, "notification": {}}
-
-    def visit(value: Any) -> None:
-        if isinstance(value, list):
-            for item in value:
-                visit(item)
-        elif isinstance(value, dict):
-            if "type" in value and "group_key" in value and "id" in value:
-                index["notification"].setdefault(value["id"], value)
-            elif "content" in value and "visibility" in value and "account" in value:
-                index["status"].setdefault(value["id"], value)
-            elif "acct" in value and "followers_count" in value:
-                index["account"].setdefault(value["id"], value)
-            for item in value.values():
-                visit(item)
-
-    for path in sorted(FIXTURES.glob("cassettes*/*.yaml")):
-        for interaction in cassette(f"{path.parent.name}/{path.stem}"):
-            text = interaction.body.decode("utf-8", "replace")
-            for chunk in [text, *(line[6:] for line in text.splitlines() if line.startswith("data: "))]:
-                try:
-                    visit(json.loads(chunk))
-                except ValueError:
-                    pass
-    return index
-
-
-def recorded_status(status_id: str, **changes: Any) -> dict[str, Any]:
-    """A status exactly as some recording holds it (a copy), with ``changes`` applied for a scenario."""
-    return {**copy.deepcopy(_recorded_objects()["status"][status_id]), **changes}
-
-
-def recorded_account(account_id: str, **changes: Any) -> dict[str, Any]:
-    return {**copy.deepcopy(_recorded_objects()["account"][account_id]), **changes}
-
-
-def recorded_notification(notification_id: str, **changes: Any) -> dict[str, Any]:
-    return {**copy.deepcopy(_recorded_objects()["notification"][notification_id]), **changes}
-
-
-def notification(notification_id: str, type_: str, account: dict[str, Any], status: dict[str, Any] | None,
-                 created_at: str) -> dict[str, Any]:
-    """A notification of any type in the recorded envelope (the recordings only hold mentions as v1 envelopes)."""
-    envelope = recorded_notification("20", id=notification_id, type=type_, created_at=created_at,
-                                     group_key=f"ungrouped-{notification_id}", account=account)
-    if status is None:
-        envelope.pop("status")
-    else:
-        envelope["status"] = status
-    return envelope
 
 
 # ------------------------------------------------------------------------------------------------ answers
@@ -255,7 +157,7 @@ class MastodonTestServer:
     def respond(self, method: str, path: str, *responses: Response,
                 query: Iterable[tuple[str, str]] | None = None) -> None:
         with self._lock:
-            self._routes[(method, _normal_path(path))].append(
+            self._routes[(method, normal_path(path))].append(
                 (tuple(sorted(query)) if query is not None else None, deque(responses)))
 
     def replay(self, name: str, *, only: Callable[[Interaction], bool] = lambda i: True) -> None:
@@ -271,12 +173,12 @@ class MastodonTestServer:
     def inject(self, method: str, path: str, *faults: Response, after: int = 0) -> None:
         """Answer the next requests with ``faults``, once each; ``after`` lets that many requests through first."""
         with self._lock:
-            self._faults[(method, _normal_path(path))].extend(faults)
-            self._fault_delay[(method, _normal_path(path))] = after
+            self._faults[(method, normal_path(path))].extend(faults)
+            self._fault_delay[(method, normal_path(path))] = after
 
     def timeline(self, path: str, items: Iterable[dict[str, Any]],
                  key: Callable[[dict[str, Any]], str] = lambda item: item["id"]) -> None:
-        self._timelines[_normal_path(path)] = _Timeline(list(items), key)
+        self._timelines[normal_path(path)] = _Timeline(list(items), key)
 
     def publish(self, *statuses: dict[str, Any]) -> None:
         """Make statuses readable one by one and as threads (context) through the status endpoints."""
@@ -287,7 +189,7 @@ class MastodonTestServer:
         self.statuses.pop(status_id, None)
 
     def requests_to(self, path: str, method: str | None = None) -> list[Seen]:
-        return [r for r in self.requests if r.path == _normal_path(path) and (method is None or r.method == method)]
+        return [r for r in self.requests if r.path == normal_path(path) and (method is None or r.method == method)]
 
     # -- answering ---------------------------------------------------------------------------------------------
 
@@ -383,7 +285,7 @@ def _handler_for(server: MastodonTestServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)
-            path, query = _normal_path(parts.path), tuple(parse_qsl(parts.query, keep_blank_values=True))
+            path, query = normal_path(parts.path), tuple(parse_qsl(parts.query, keep_blank_values=True))
             server.requests.append(Seen(self.command, path, query,
                                         {k.lower(): v for k, v in self.headers.items()}, body))
             response = server.answer(self.command, path, query)
@@ -443,10 +345,6 @@ def mastodon_server() -> Iterator[MastodonTestServer]:
 # ------------------------------------------------------------------------------------------------ the client side
 
 TOKEN = "__MASTODON_TEND_TEST_TOKEN"
-# The recordings' people (ids on the recorded server). The business is mastodonpy_test: it receives the mentions.
-BUSINESS = "117020565966271181"  # @mastodonpy_test
-ADMIN = "117020565693913441"  # @admin, who mentions the business in the recordings
-CUSTOMER = "117020566092212359"  # @mastodonpy_test_2
 NOW = datetime(2026, 8, 3, 12, 0, tzinfo=timezone.utc)
 
 
@@ -510,19 +408,3 @@ async def sync_into(path: Path, connector: MastodonConnector) -> SyncResult:
     finally:
         writer.close()
     return result
-
-
-def recorded_events(name: str, path: str) -> list[tuple[str, Any]]:
-    """The server-sent events of a recorded stream, as ``(event name, parsed data)``."""
-    [interaction] = [i for i in cassette(name) if i.path == _normal_path(path)]
-    events, name_ = [], "message"
-    for line in interaction.body.decode().splitlines():
-        if line.startswith("event: "):
-            name_ = line[7:]
-        elif line.startswith("data: "):
-            data = line[6:]
-            try:
-                events.append((name_, json.loads(data)))
-            except ValueError:
-                events.append((name_, data))
-    return events

@@ -10,8 +10,6 @@ from console.connectors.mastodon import reply_visibility
 from console.domain import Direction, Visibility
 from tests.connectors.mastodon_server import (  # noqa: F401 - mastodon_server is a fixture
     ADMIN,
-    BUSINESS,
-    CUSTOMER,
     TOKEN,
     MastodonTestServer,
     Response,

@@ -11,6 +11,7 @@ from console.connectors.mastodon_text import (
     MAX_TEXT_CHARS,
     TRUNCATION_MARKER,
     html_to_text,
+    mention_first,
     neutralise,
     status_length,
 )
@@ -83,8 +84,8 @@ def test_text_that_looks_like_markup_is_defused():
 
 
 def test_rtl_and_zero_width_text_is_kept():
-    html = "<p>\u05e9\u05dc\u05d5\u05dd \u202eabc\u202c a\u200bb\u200dc \u0645\u0631\u062d\u0628\u0627</p>"
-    assert html_to_text(html) == "\u05e9\u05dc\u05d5\u05dd \u202eabc\u202c a\u200bb\u200dc \u0645\u0631\u062d\u0628\u0627"
+    text = "\u05e9\u05dc\u05d5\u05dd \u202eabc\u202c a\u200bb\u200dc \u0645\u0631\u062d\u0628\u0627"
+    assert html_to_text(f"<p>{text}</p>") == text
 
 
 def test_a_100_kb_post_is_capped_quickly():
@@ -142,3 +143,14 @@ def test_length_counts_what_people_see_as_one_character_once():
     assert status_length("\U0001F468\u200d\U0001F469\u200d\U0001F467") == 1  # family (ZWJ sequence)
     assert status_length("\U0001F1EB\U0001F1F7") == 1  # a flag
     assert status_length("e\u0301") == 1  # e + combining acute
+
+
+# ------------------------------------------------------------------------------------------------ mentions
+
+def test_the_customer_is_named_once():
+    assert mention_first("thanks!", "ann") == "@ann thanks!"
+    assert mention_first("thanks @ann!", "ann") == "thanks @ann!"
+    assert mention_first("thanks @Ann@shop.example.", "ann", local_domains=("shop.example",)) == \
+        "thanks @Ann@shop.example."
+    assert mention_first("thanks @ann", "ann@other.example") == "@ann@other.example thanks @ann"  # another Ann
+    assert mention_first("mail ann@x.example", "ann") == "@ann mail ann@x.example"

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from console.connectors import AuthExpired, OutgoingReply, RateLimited, ServerError
-from console.domain import Account, Author, Batch, Post
+from dataclasses import replace
+
+from console.domain import Account, Author, Batch, Post, ThreadStatus
 from console.services.writer import StoreWriter
 from console.store import Inbox
 from console.sync import SyncEngine, SyncState
@@ -342,3 +344,46 @@ async def test_removing_an_account_stops_its_polling_and_stream_only(writer: Sto
     finally:
         await engine.stop()
     await engine.remove_account("not-there")  # harmless
+
+
+@pytest.mark.asyncio
+async def test_open_threads_are_read_again_within_a_budget(writer: StoreWriter, inbox_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    now = [datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)]
+
+    class Refreshing(ScriptedConnector):
+        def __init__(self, pages: list[Batch]) -> None:
+            super().__init__(pages)
+            self.refreshed: list[tuple[str, list[str]]] = []
+
+        async def refresh_thread(self, root_id: str, known_post_ids) -> Batch:
+            self.refreshed.append((root_id, list(known_post_ids)))
+            n = int(root_id.split(":")[1])
+            fresh = replace(post(n), reshare_count=40, observed_at="2026-11-20T12:00:00.000Z")
+            return Batch(ACCOUNT.id, "threads", (fresh,), (author(n),), None)
+
+    connector = Refreshing([page([1, 2, 3], "c1")])
+    engine = SyncEngine(writer, [connector], clock=lambda: now[0], refresh_per_pass=2, refresh_every=timedelta(minutes=5))
+    await engine.sync_once()
+    await writer.call(Inbox.set_thread_status, "mastodon:3", ThreadStatus.DONE)
+    connector.refreshed.clear()
+    connector.pages = []
+    now[0] += timedelta(minutes=6)
+    await engine.sync_once()
+    # Open ones only, never read before first, then the least recently read; two per pass.
+    assert [root for root, _ in connector.refreshed] == ["mastodon:1", "mastodon:2"]
+    assert connector.refreshed[0][1] == ["mastodon:1"]
+    inbox = Inbox.open(inbox_path)
+    try:
+        counts = dict(inbox.db.execute("SELECT id, reshare_count FROM posts").fetchall())
+        assert counts == {"mastodon:1": 40, "mastodon:2": 40, "mastodon:3": 40}  # 3 was read before it was done
+        assert inbox.cursor(ACCOUNT.id, "mentions") == "c1"
+    finally:
+        inbox.close()
+    connector.refreshed.clear()
+    await engine.sync_once()
+    assert connector.refreshed == []  # read less than five minutes ago
+    now[0] += timedelta(minutes=6)
+    await engine.sync_once()
+    assert len(connector.refreshed) == 2

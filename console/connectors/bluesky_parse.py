@@ -1,0 +1,384 @@
+"""Bluesky (AppView and chat) JSON as domain records: pure functions, no I/O.
+
+Ids are global on Bluesky, so they need no server in them: a post is ``bluesky:<at-uri>``, a person
+``bluesky:<did>``, a thread the id of its root post, and a direct-message conversation ``bluesky:chat/<convo id>``.
+Every field is checked, so JSON of the wrong shape becomes ``BadResponse`` in plain words, never a ``KeyError``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.connectors.bluesky_richtext import render_text
+from console.connectors.errors import BadResponse
+from console.connectors.mastodon_text import cap_text, neutralise
+from console.domain import Attachment, Author, Direction, Post, Visibility, iso_utc, parse_iso
+from console.domain.records import make_id
+
+NETWORK = "bluesky"
+UNREADABLE = "Bluesky sent a reply Tend could not understand — Tend will try again later"
+WEB = "https://bsky.app"
+# An author seen only in passing (a post's author, without follower figures) is stored with this observation time,
+# so it fills a gap but never overwrites the figures a full profile brought.
+PASSING_OBSERVATION = "1970-01-01T00:00:00.000Z"
+CHAT_PREFIX = "chat/"
+DID = re.compile(r"did:[a-z]+:[A-Za-z0-9._:%-]{1,2048}")
+AT_URI = re.compile(r"at://(did:[a-z]+:[A-Za-z0-9._:%-]+|[A-Za-z0-9.-]+)/([A-Za-z0-9.-]+)/([A-Za-z0-9._~:-]{1,512})")
+_MAX_DESCRIPTION = 1_500
+_MAX_NAME = 200
+
+Json = dict[str, Any]
+
+
+def malformed(what: str, problem: str) -> BadResponse:
+    return BadResponse(UNREADABLE, detail=f"Bluesky {what}: {problem}")
+
+
+# ------------------------------------------------------------------------------------------------ field checkers
+
+
+def as_object(value: Any, what: str) -> Json:
+    if not isinstance(value, dict):
+        raise malformed(what, f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def as_list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise malformed(what, f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def list_field(obj: Mapping[str, Any], key: str, what: str) -> list[Any]:
+    return as_list(obj.get(key), f"{what}.{key}")
+
+
+def text(obj: Mapping[str, Any], key: str, what: str, *, required: bool = False) -> str:
+    value = obj.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise malformed(what, f"{key} is not text")
+    return value
+
+
+def count(obj: Mapping[str, Any], key: str) -> int:
+    value = obj.get(key)
+    return max(value, 0) if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def at_uri(obj: Mapping[str, Any], what: str, key: str = "uri") -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not AT_URI.fullmatch(value):
+        raise malformed(what, f"{key} is not an at:// address: {str(value)[:60]!r}")
+    return value
+
+
+def did_of(obj: Mapping[str, Any], what: str, key: str = "did") -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not DID.fullmatch(value):
+        raise malformed(what, f"{key} is not a DID: {str(value)[:60]!r}")
+    return value
+
+
+def moment(value: Any) -> str | None:
+    """An atproto datetime in the inbox's form, or ``None`` when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return iso_utc(parse_iso(value))
+    except ValueError:
+        return None
+
+
+def web_url(url: Any) -> str:
+    return url if isinstance(url, str) and url.lower().startswith(("https://", "http://")) else ""
+
+
+# ------------------------------------------------------------------------------------------------ ids
+
+
+def post_id(uri: str) -> str:
+    return make_id(NETWORK, uri)
+
+
+def author_id(did: str) -> str:
+    return make_id(NETWORK, did)
+
+
+def chat_thread_id(convo_id: str) -> str:
+    return make_id(NETWORK, f"{CHAT_PREFIX}{convo_id}")
+
+
+def native(inbox_id: str) -> str:
+    """``bluesky:<x>`` → ``<x>``, or ``""`` for an id of another network."""
+    prefix = f"{NETWORK}:"
+    return inbox_id[len(prefix):] if inbox_id.startswith(prefix) else ""
+
+
+def post_url(uri: str, handle: str = "") -> str:
+    match = AT_URI.fullmatch(uri)
+    if not match or match.group(2) != "app.bsky.feed.post":
+        return ""
+    return f"{WEB}/profile/{handle or match.group(1)}/post/{match.group(3)}"
+
+
+def uri_author(uri: str) -> str:
+    match = AT_URI.fullmatch(uri)
+    return match.group(1) if match else ""
+
+
+# ------------------------------------------------------------------------------------------------ records
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose inbox, who the business is (its DID), and when these payloads were read."""
+
+    account_id: str
+    business_did: str
+    observed_at: str
+
+    def direction(self, did: str) -> Direction:
+        return Direction.OUT if did == self.business_did else Direction.IN
+
+
+def reply_refs(record: Any) -> tuple[str | None, str | None]:
+    """(root uri, parent uri) of a post record's reply reference, or ``(None, None)`` for a top-level post."""
+    reply = record.get("reply") if isinstance(record, dict) else None
+    if not isinstance(reply, dict):
+        return None, None
+    refs = []
+    for key in ("root", "parent"):
+        ref = reply.get(key)
+        uri = ref.get("uri") if isinstance(ref, dict) else None
+        refs.append(uri if isinstance(uri, str) and AT_URI.fullmatch(uri) else None)
+    root, parent = refs
+    return root or parent, parent
+
+
+def strong_ref(view: Mapping[str, Any], what: str = "post") -> dict[str, str]:
+    cid = view.get("cid")
+    if not isinstance(cid, str) or not cid:
+        raise malformed(what, "cid missing")
+    return {"uri": at_uri(view, what), "cid": cid}
+
+
+def parse_author(profile: Any, scope: Scope, *, full: bool = True) -> Author:
+    """A profile view as an author; ``full`` ones (``getProfiles``) carry the follower figures."""
+    profile = as_object(profile, "profile")
+    did = did_of(profile, "profile")
+    handle = text(profile, "handle", "profile")
+    if handle in ("", "handle.invalid") or any(c.isspace() for c in handle):
+        handle = did
+    name = neutralise(text(profile, "displayName", "profile")).strip()[:_MAX_NAME]
+    return Author(
+        id=author_id(did),
+        network=NETWORK,
+        handle=f"@{handle}",
+        display_name=name or handle.split(".")[0],
+        followers_count=count(profile, "followersCount"),
+        following_count=count(profile, "followsCount"),
+        posts_count=count(profile, "postsCount"),
+        url=f"{WEB}/profile/{handle}",
+        observed_at=scope.observed_at if full else PASSING_OBSERVATION,
+    )
+
+
+def parse_post(view: Any, scope: Scope, *, thread_root: str | None = None) -> Post:
+    """A ``postView`` with its counts. ``thread_root`` (an at:// uri) overrides the root the record names."""
+    view = as_object(view, "post")
+    uri = at_uri(view, "post")
+    author = as_object(view.get("author"), "post author")
+    did = did_of(author, "post author")
+    record = as_object(view.get("record"), "post record")
+    root, parent = reply_refs(record)
+    indexed = moment(view.get("indexedAt")) or scope.observed_at
+    created = moment(record.get("createdAt"))
+    # Bluesky sorts by the earlier of the two: a client may claim any createdAt, the AppView's clock is honest.
+    created_at = min(created, indexed) if created else indexed
+    return Post(
+        id=post_id(uri),
+        network=NETWORK,
+        account_id=scope.account_id,
+        thread_id=post_id(thread_root or root or uri),
+        author_id=author_id(did),
+        text=cap_text(render_text(record.get("text", ""), record.get("facets"))),
+        created_at=created_at,
+        observed_at=scope.observed_at,
+        parent_id=post_id(parent) if parent else None,
+        url=post_url(uri, text(author, "handle", "post author")),
+        reshare_count=count(view, "repostCount"),
+        quote_count=count(view, "quoteCount"),
+        like_count=count(view, "likeCount"),
+        reply_count=count(view, "replyCount"),
+        visibility=Visibility.PUBLIC,
+        direction=scope.direction(did),
+        attachments=attachments(view.get("embed")),
+    )
+
+
+def attachments(embed: Any, depth: int = 0) -> tuple[Attachment, ...]:
+    """Pictures, videos, link cards and quoted posts of a hydrated embed view (``…#view``)."""
+    if not isinstance(embed, dict) or depth > 2:
+        return ()
+    kind = str(embed.get("$type", "")).split("#")[0]
+    found: list[Attachment] = []
+    if kind == "app.bsky.embed.images":
+        for image in embed.get("images") if isinstance(embed.get("images"), list) else []:
+            if isinstance(image, dict):
+                url = web_url(image.get("fullsize")) or web_url(image.get("thumb"))
+                found.append(Attachment("image", url, _describe(image.get("alt"))))
+    elif kind == "app.bsky.embed.video":
+        found.append(Attachment("video", web_url(embed.get("playlist")) or web_url(embed.get("thumbnail")),
+                                _describe(embed.get("alt"))))
+    elif kind == "app.bsky.embed.external":
+        external = embed.get("external") if isinstance(embed.get("external"), dict) else {}
+        found.append(Attachment("link", web_url(external.get("uri")), _describe(external.get("title"))))
+    elif kind == "app.bsky.embed.record":
+        found += _quoted(embed.get("record"), depth)
+    elif kind == "app.bsky.embed.recordWithMedia":
+        found += attachments(embed.get("media"), depth + 1)
+        record = embed.get("record")
+        found += _quoted(record.get("record") if isinstance(record, dict) else None, depth)
+    return tuple(found)
+
+
+def _quoted(record: Any, depth: int) -> list[Attachment]:
+    if not isinstance(record, dict) or not isinstance(record.get("uri"), str):
+        return []
+    uri = record["uri"]
+    author = record.get("author") if isinstance(record.get("author"), dict) else {}
+    handle = author.get("handle") if isinstance(author.get("handle"), str) else ""
+    value = record.get("value") if isinstance(record.get("value"), dict) else {}
+    said = render_text(value.get("text", ""), value.get("facets")) if value else ""
+    if record.get("notFound") or record.get("blocked") or record.get("detached"):
+        said = "quoted post no longer available"
+    description = f"@{handle}: {said}" if handle else said
+    return [Attachment("quote", post_url(uri, handle), _describe(description))]
+
+
+def _describe(value: Any) -> str:
+    return neutralise(value).strip()[:_MAX_DESCRIPTION] if isinstance(value, str) else ""
+
+
+# ------------------------------------------------------------------------------------------------ notifications
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    uri: str
+    reason: str
+    reason_subject: str | None
+    author: Json
+    record: Json
+    indexed_at: str
+
+
+def parse_notification(item: Any) -> Notification:
+    item = as_object(item, "notification")
+    subject = item.get("reasonSubject")
+    indexed = text(item, "indexedAt", "notification", required=True)
+    if moment(indexed) is None:
+        raise malformed("notification", f"indexedAt is not a time: {indexed[:40]!r}")
+    return Notification(
+        uri=at_uri(item, "notification"),
+        reason=text(item, "reason", "notification", required=True),
+        reason_subject=subject if isinstance(subject, str) and AT_URI.fullmatch(subject) else None,
+        author=as_object(item.get("author"), "notification author"),
+        record=item.get("record") if isinstance(item.get("record"), dict) else {},
+        indexed_at=indexed,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ threads
+
+
+@dataclass(slots=True)
+class ThreadItems:
+    """A thread flattened: readable post views, and the uris of posts that are gone or hidden by a block."""
+
+    posts: list[Json] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+
+
+def flatten_thread(node: Any) -> ThreadItems:
+    """Every post of a ``getPostThread`` answer, root first; missing and blocked items are listed, not fatal."""
+    items = ThreadItems()
+    seen: set[str] = set()
+    parents: list[Any] = []
+    current = node.get("parent") if isinstance(node, dict) else None
+    while isinstance(current, dict) and len(parents) < 1000:
+        parents.append(current)
+        current = current.get("parent")
+    for parent in reversed(parents):
+        _take(parent, items, seen, descend=False)
+    for item in _walk_down(node):
+        _take(item, items, seen, descend=True)
+    return items
+
+
+def _walk_down(node: Any) -> Iterator[Any]:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        yield item
+        replies = item.get("replies") if isinstance(item, dict) else None
+        if isinstance(replies, list):
+            stack.extend(reversed(replies))
+
+
+def _take(item: Any, items: ThreadItems, seen: set[str], *, descend: bool) -> None:
+    if not isinstance(item, dict):
+        return
+    kind = str(item.get("$type", ""))
+    uri = item.get("uri")
+    if kind.endswith("#notFoundPost") or item.get("notFound") is True:
+        if isinstance(uri, str) and AT_URI.fullmatch(uri):
+            items.not_found.append(uri)
+        return
+    if kind.endswith("#blockedPost") or item.get("blocked") is True:
+        if isinstance(uri, str) and AT_URI.fullmatch(uri):
+            items.blocked.append(uri)
+        return
+    post = item.get("post")
+    if isinstance(post, dict) and isinstance(post.get("uri"), str) and post["uri"] not in seen:
+        seen.add(post["uri"])
+        items.posts.append(post)
+
+
+# ------------------------------------------------------------------------------------------------ chat
+
+
+def parse_message(message: Any, convo_id: str, scope: Scope) -> Post | None:
+    """A chat message as a direct post; deleted and system messages are ``None``."""
+    message = as_object(message, "chat message")
+    kind = str(message.get("$type", ""))
+    if kind and not kind.endswith("#messageView"):
+        return None
+    if "text" not in message:
+        return None
+    message_id = text(message, "id", "chat message", required=True)
+    sender = as_object(message.get("sender"), "chat message sender")
+    did = did_of(sender, "chat message sender")
+    sent = moment(message.get("sentAt")) or scope.observed_at
+    reply_to = message.get("replyTo")
+    parent = reply_to.get("id") if isinstance(reply_to, dict) and isinstance(reply_to.get("id"), str) else None
+    return Post(
+        id=make_id(NETWORK, f"{CHAT_PREFIX}{convo_id}/{message_id}"),
+        network=NETWORK,
+        account_id=scope.account_id,
+        thread_id=chat_thread_id(convo_id),
+        author_id=author_id(did),
+        text=cap_text(render_text(message.get("text", ""), message.get("facets"))),
+        created_at=sent,
+        observed_at=scope.observed_at,
+        parent_id=make_id(NETWORK, f"{CHAT_PREFIX}{convo_id}/{parent}") if parent else None,
+        visibility=Visibility.DIRECT,
+        direction=scope.direction(did),
+        attachments=attachments(message.get("embed")),
+    )
