@@ -245,10 +245,12 @@ class SyncEngine:
         except Exception:
             log.exception("closing %s", connector.account.id)
 
-    def next_delay(self, result: SyncResult) -> float:
-        """Wait the normal interval after success; after failures back off exponentially, honouring the server."""
+    def next_delay(self, result: SyncResult, connector: Connector | None = None) -> float:
+        """Wait the normal interval after success (longer when the network's rate budget runs low); after failures
+        back off exponentially, honouring the server."""
         if result.error is None:
-            return self._interval
+            budget = getattr(connector, "suggested_delay", None)
+            return max(self._interval, budget(self._interval)) if budget is not None else self._interval
         failures = self._failures.get(result.account_id, 1)
         backoff = min(self._max_backoff, self._interval * (2 ** min(failures - 1, 10)))
         return max(backoff, result.retry_after or 0.0)
@@ -259,7 +261,7 @@ class SyncEngine:
             wake.clear()
             result = await self.sync_account(connector)
             await self.wake_snoozed()
-            delay = self.next_delay(result)
+            delay = self.next_delay(result, connector)
             if result.error is not None:
                 await self._sleep(delay)  # after a failure a stream event must not cut the backoff short
                 continue

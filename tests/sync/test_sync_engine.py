@@ -387,3 +387,15 @@ async def test_open_threads_are_read_again_within_a_budget(writer: StoreWriter, 
     now[0] += timedelta(minutes=6)
     await engine.sync_once()
     assert len(connector.refreshed) == 2
+
+
+def test_polling_slows_when_the_rate_budget_runs_low(writer: StoreWriter) -> None:
+    from console.sync import SyncResult
+
+    class Budgeted(ScriptedConnector):
+        def suggested_delay(self, default_interval: float) -> float:
+            return 240.0
+
+    engine = SyncEngine(writer, [], interval=60)
+    assert engine.next_delay(SyncResult(ACCOUNT.id), Budgeted([])) == 240
+    assert engine.next_delay(SyncResult(ACCOUNT.id), ScriptedConnector([])) == 60
