@@ -152,9 +152,15 @@ class MastodonConnector:
                 await self._add_thread(page, unwrap_reblog(conversation.last_status))
         return page
 
+    def _scope(self) -> Scope:
+        # The account's handle (@user@domain) was built from the server's own domain when it was connected.
+        parts = self.account.handle.lstrip("@").split("@")
+        domain = parts[1] if len(parts) == 2 else ""
+        return Scope(self.account.id, self.host, self._business_id, iso_utc(self._clock()), domain)
+
     async def _new_page(self) -> PageBuilder:
         await self._ensure_business_id()
-        return PageBuilder(Scope(self.account.id, self.host, self._business_id, iso_utc(self._clock())))
+        return PageBuilder(self._scope())
 
     async def _add_thread(self, page: PageBuilder, status: Json, *, only_if_involved: bool = False) -> None:
         """The whole conversation around ``status`` (ancestors, it, descendants), each post with fresh counts."""
@@ -246,7 +252,7 @@ class MastodonConnector:
     async def verify_credentials(self) -> Author:
         """The business's own profile; also learns its account id when the inbox did not know it yet."""
         body = await self._http.request_json("GET", "/api/v1/accounts/verify_credentials")
-        scope = Scope(self.account.id, self.host, self._business_id, iso_utc(self._clock()))
+        scope = self._scope()
         author = parse_author(body, scope)
         if not self._business_id:
             self._business_id = native_id(body, "account")
@@ -288,7 +294,7 @@ class MastodonConnector:
             retry_unsafe=True,  # the Idempotency-Key makes a repeat return the first post instead of a second
         )
         await self._ensure_business_id()
-        scope = Scope(self.account.id, self.host, self._business_id, iso_utc(self._clock()))
+        scope = self._scope()
         post = parse_status(body, scope, thread_id=parent.thread_id)
         root = self._native(parent.thread_id, strict=False)
         if root:

@@ -109,6 +109,7 @@ class Scope:
     host: str
     business_id: str
     observed_at: str
+    handle_domain: str = ""
 
     def post_id(self, native: str) -> str:
         return make_id(NETWORK, f"{self.host}/{native}")
@@ -117,8 +118,9 @@ class Scope:
         return make_id(NETWORK, f"{self.host}/{native}")
 
     def full_acct(self, acct: str) -> str:
-        """``user@host`` for every account; local accounts come without their host."""
-        return acct if "@" in acct else f"{acct}@{self.host}"
+        """``user@domain`` for every account; local accounts come without their domain, which is the server's
+        handle domain (it may differ from the web host: handles ``@x@example.com`` served at social.example.com)."""
+        return acct if "@" in acct else f"{acct}@{self.handle_domain or self.host}"
 
 
 def parse_author(account: Any, scope: Scope) -> Author:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import socket
@@ -20,6 +21,7 @@ from console.domain import Account
 from console.services.accounts import AccountService
 from console.services.actions import InboxActions
 from console.services.connectors import Unserved, connectors_for
+from console.secrets import off_loop
 from console.services.writer import StoreWriter
 from console.store import Inbox
 from console.store.database import connect
@@ -89,7 +91,8 @@ def sync_account_changes(
 
     async def start_syncing(account: Account) -> None:
         await engine.remove_account(account.id)  # a reconnect replaces the connector holding the old token
-        connectors, unserved = connectors_for([account], demo_seed=seed)
+        # Reading the token may wait for the owner to unlock the keyring: never on the event loop.
+        connectors, unserved = await off_loop(functools.partial(connectors_for, [account], demo_seed=seed))
         for connector in connectors:
             engine.add_connector(connector)
         for item in unserved:

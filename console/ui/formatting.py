@@ -36,3 +36,8 @@ def age(since_iso: str | None, now: datetime) -> str:
 def local_time(iso: str) -> str:
     """A post's time in the owner's local zone."""
     return parse_iso(iso).astimezone().strftime("%a %d %b %H:%M")
+
+
+def count_of(value: int, singular: str, plural: str | None = None) -> str:
+    """'1 follower', '2,300 followers'."""
+    return f"{value:,} {singular if value == 1 else (plural or singular + 's')}"

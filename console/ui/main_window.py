@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self._clock = clock
         self._pending: set[str] = set()
         self._status_labels: dict[str, QLabel] = {}
+        self._last_status: dict[str, AccountStatus] = {}
         self.setWindowTitle(f"Tend{title_suffix}")
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
@@ -186,6 +187,8 @@ class MainWindow(QMainWindow):
                 label.setText(f"{name}: waiting")
                 self._status_labels[account.id] = label
                 self.statusBar().addPermanentWidget(label)
+                if account.id in self._last_status:  # a sync that reported before its label existed
+                    self.show_status(self._last_status[account.id])
 
     def show_accounts(self) -> AccountsDialog | None:
         """The Accounts dialog (one, kept): adding or removing there updates the sidebar and the list at once."""
@@ -312,6 +315,7 @@ class MainWindow(QMainWindow):
     # -- status ----------------------------------------------------------------------------------------------------
 
     def show_status(self, status: AccountStatus) -> None:
+        self._last_status[status.account_id] = status
         label = self._status_labels.get(status.account_id)
         if label is None:
             return

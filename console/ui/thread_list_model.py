@@ -204,7 +204,8 @@ class ThreadListModel(QAbstractTableModel):
         if column in (COL_AUTHOR, COL_INFLUENCE):
             return (
                 f"{row.author_name} ({row.author_handle}) on {row.network}\n"
-                f"{compact_number(row.author_followers)} followers · influence {row.author_influence} of 100"
+                f"{compact_number(row.author_followers)} follower{'' if row.author_followers == 1 else 's'} · "
+                f"influence {row.author_influence} of 100"
             )
         if column == COL_TEXT:
             return row.latest_text[:1000]

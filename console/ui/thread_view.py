@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from console.domain import influence_breakdown, utc_now
 from console.store import PostRow, ThreadRow
 from console.store.queries import get_thread, thread_posts
-from console.ui.formatting import compact_number, local_time
+from console.ui.formatting import compact_number, count_of, local_time
 from console.ui.icons import network_icon
 from console.ui.snooze import snooze_choices
 from console.ui.wrapping import WrappingDelegate
@@ -57,7 +57,8 @@ def influence_tooltip(post: PostRow) -> str:
     )
     return (
         f"{post.author_name} ({post.author_handle})\n"
-        f"{post.author_followers:,} followers · follows {post.author_following:,} · {post.author_posts:,} posts\n"
+        f"{count_of(post.author_followers, 'follower')} · follows {post.author_following:,} · "
+        f"{count_of(post.author_posts, 'post')}\n"
         f"{breakdown.explain()}"
     )
 
