@@ -56,6 +56,10 @@ class AccountCommands:
     # -- add -------------------------------------------------------------------------------------------------------
 
     async def add(self, args: argparse.Namespace) -> int:
+        if args.network == "bluesky":
+            return await self.add_bluesky(args)
+        if not args.server:
+            raise AccountError("Say which Mastodon server: `tend account add mastodon --server mastodon.social`.")
         if args.token_stdin:
             account = await self._service.add_mastodon_with_token(args.server, self._read_token())
         else:
@@ -67,6 +71,26 @@ class AccountCommands:
             "Run `tend sync --once` or open Tend to fetch messages."
         )
         return EXIT_OK
+
+    async def add_bluesky(self, args: argparse.Namespace) -> int:
+        if not args.handle:
+            raise AccountError("Say which Bluesky account: `tend account add bluesky --handle yourshop.bsky.social "
+                               "--app-password-stdin`.")
+        if not args.app_password_stdin and not self._in.isatty():
+            raise AccountError("Give the app password on standard input with --app-password-stdin.")
+        password = self._read_secret("App password (not shown): ")
+        account = await self._service.add_bluesky(args.handle, password, service=args.service, plc_url=args.plc)
+        self._say(
+            f"Connected {account.handle} (Bluesky). Run `tend sync --once` or open Tend to fetch messages."
+        )
+        if self._service.last_warning:
+            self._say(f"Tend: warning: {self._service.last_warning}", self._err)
+        return EXIT_OK
+
+    def _read_secret(self, prompt: str) -> str:
+        if self._in.isatty():
+            return getpass.getpass(prompt)
+        return self._in.readline().strip()
 
     def _read_token(self) -> str:
         if self._in.isatty():
@@ -89,7 +113,8 @@ class AccountCommands:
     async def list_accounts(self, _args: argparse.Namespace) -> int:
         accounts = await self._service.list_accounts()
         if not accounts:
-            self._say("No accounts yet. Connect one with `tend account add mastodon --server URL`.")
+            self._say("No accounts yet. Connect one with `tend account add mastodon --server URL` or "
+                      "`tend account add bluesky --handle HANDLE --app-password-stdin`.")
             return EXIT_OK
         rows = [
             (a.id, network_name(a.network), a.handle, a.server_url, await self._service.state_of(a)) for a in accounts

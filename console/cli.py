@@ -41,14 +41,32 @@ def _add_account_commands(subcommands: argparse._SubParsersAction) -> None:
     add = actions.add_parser(
         "add",
         help="connect an account (adding it again reconnects it)",
-        description="Connect an account. Without --token-stdin your browser opens to sign in on your server.",
+        description="Connect an account. Mastodon: without --token-stdin your browser opens to sign in on your "
+        "server. Bluesky: give your handle and an app password on standard input (create one in Settings → "
+        "Privacy and security → App passwords on bsky.app).",
     )
-    add.add_argument("network", choices=["mastodon"], help="the account's network")
-    add.add_argument("--server", required=True, metavar="URL", help="your server, for example mastodon.social")
+    add.add_argument("network", choices=["mastodon", "bluesky"], help="the account's network")
+    add.add_argument("--server", metavar="URL", help="Mastodon: your server, for example mastodon.social")
     add.add_argument(
         "--token-stdin",
         action="store_true",
-        help="read an access token you created on your server (Preferences › Development) from standard input",
+        help="Mastodon: read an access token you created on your server (Preferences › Development) from "
+        "standard input",
+    )
+    add.add_argument("--handle", metavar="HANDLE", help="Bluesky: your handle (yourshop.bsky.social) or DID")
+    add.add_argument(
+        "--service", metavar="URL",
+        help="Bluesky: where to look the handle up (default https://bsky.social); your own server is found from "
+        "your account's identity",
+    )
+    add.add_argument(
+        "--plc", metavar="URL",
+        help="Bluesky: the PLC directory for did:plc identities (default https://plc.directory; "
+        "a local development network uses http://localhost:2582)",
+    )
+    add.add_argument(
+        "--app-password-stdin", action="store_true",
+        help="Bluesky: read the app password from standard input (asked for, hidden, at a terminal)",
     )
 
     actions.add_parser("list", help="show your accounts and whether they are connected")

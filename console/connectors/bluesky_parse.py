@@ -7,6 +7,7 @@ Every field is checked, so JSON of the wrong shape becomes ``BadResponse`` in pl
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -15,8 +16,10 @@ from typing import Any
 from console.connectors.bluesky_richtext import render_text
 from console.connectors.errors import BadResponse
 from console.connectors.mastodon_text import cap_text, neutralise
-from console.domain import Attachment, Author, Direction, Post, Visibility, iso_utc, parse_iso
+from console.domain import Attachment, Author, Batch, Direction, Post, Visibility, iso_utc, parse_iso
 from console.domain.records import make_id
+
+log = logging.getLogger(__name__)
 
 NETWORK = "bluesky"
 UNREADABLE = "Bluesky sent a reply Tend could not understand — Tend will try again later"
@@ -351,34 +354,54 @@ def _take(item: Any, items: ThreadItems, seen: set[str], *, descend: bool) -> No
         items.posts.append(post)
 
 
-# ------------------------------------------------------------------------------------------------ chat
+# ------------------------------------------------------------------------------------------------ pages
 
 
-def parse_message(message: Any, convo_id: str, scope: Scope) -> Post | None:
-    """A chat message as a direct post; deleted and system messages are ``None``."""
-    message = as_object(message, "chat message")
-    kind = str(message.get("$type", ""))
-    if kind and not kind.endswith("#messageView"):
-        return None
-    if "text" not in message:
-        return None
-    message_id = text(message, "id", "chat message", required=True)
-    sender = as_object(message.get("sender"), "chat message sender")
-    did = did_of(sender, "chat message sender")
-    sent = moment(message.get("sentAt")) or scope.observed_at
-    reply_to = message.get("replyTo")
-    parent = reply_to.get("id") if isinstance(reply_to, dict) and isinstance(reply_to.get("id"), str) else None
-    return Post(
-        id=make_id(NETWORK, f"{CHAT_PREFIX}{convo_id}/{message_id}"),
-        network=NETWORK,
-        account_id=scope.account_id,
-        thread_id=chat_thread_id(convo_id),
-        author_id=author_id(did),
-        text=cap_text(render_text(message.get("text", ""), message.get("facets"))),
-        created_at=sent,
-        observed_at=scope.observed_at,
-        parent_id=make_id(NETWORK, f"{CHAT_PREFIX}{convo_id}/{parent}") if parent else None,
-        visibility=Visibility.DIRECT,
-        direction=scope.direction(did),
-        attachments=attachments(message.get("embed")),
-    )
+class PageBuilder:
+    """Collects one page's posts, authors and deletions; a later reading of the same post replaces the earlier."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.posts: dict[str, Post] = {}
+        self.authors: dict[str, Author] = {}
+        self.deleted: dict[str, None] = {}
+        self.threads_read: set[str] = set()  # root uris whose whole thread this page already holds
+
+    def add_post(self, view: Json, *, thread_root: str | None = None) -> Post | None:
+        """Add a post view; a malformed one is skipped (logged) so one bad post never blocks the whole inbox."""
+        try:
+            post = parse_post(view, self.scope, thread_root=thread_root)
+            self.add_author(view.get("author"), full=False)
+        except BadResponse as error:
+            log.warning("skipping an unreadable Bluesky post: %s", error.detail)
+            return None
+        self.posts[post.id] = post
+        return post
+
+    def add_author(self, profile: Any, *, full: bool) -> None:
+        author = parse_author(profile, self.scope, full=full)
+        if full or author.id not in self.authors:
+            self.authors[author.id] = author
+
+    def add_deleted(self, uri: str) -> None:
+        self.deleted.setdefault(post_id(uri), None)
+
+    def author_dids(self) -> list[str]:
+        return [native(a) for a in self.authors]
+
+    def has_post(self, uri: str) -> bool:
+        return post_id(uri) in self.posts
+
+    def batch(self, stream: str, cursor: str | None = None, *, more: bool = False) -> Batch:
+        return Batch(
+            account_id=self.scope.account_id,
+            stream=stream,
+            posts=tuple(self.posts.values()),
+            authors=tuple(self.authors.values()),
+            cursor=cursor,
+            more=more,
+            deleted_post_ids=tuple(d for d in self.deleted if d not in self.posts),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.posts or self.authors or self.deleted)

@@ -1,9 +1,9 @@
 """Connecting a Bluesky account and keeping its session alive (no Qt, no SQLite).
 
 At add time: the handle (or DID) the owner typed is resolved to a DID (``com.atproto.identity.resolveHandle``), the
-DID to its document (the PLC directory for ``did:plc``, ``/.well-known/did.json`` for ``did:web``), and the document
-to the account's own server, its PDS (the ``#atproto_pds`` service): Bluesky accounts live on many servers, not
-only bsky.social. Then ``createSession`` runs once on that PDS with the app password. Only the refresh token is
+DID to its document (asked of the same service first, else the PLC directory for ``did:plc`` or
+``/.well-known/did.json`` for ``did:web``), and the document to the account's own server, its PDS (the
+``#atproto_pds`` service): Bluesky accounts live on many servers, not only bsky.social. Then ``createSession`` runs once on that PDS with the app password. Only the refresh token is
 kept (in the keyring); the app password is forgotten as soon as the call returns.
 
 At sync time ``Session`` trades the refresh token for short-lived access tokens (``refreshSession``), before the
@@ -263,17 +263,37 @@ def pds_endpoint(document: Any, did: str) -> tuple[str, str]:
                              detail=f"no #atproto_pds service in the DID document of {did}")
 
 
+_NOT_HERE = (400, 401, 403, 404, 405, 500, 501, 502, 503)
+
+
+async def did_document(http: HttpClient, service: str, did: str, plc_url: str) -> Any:
+    """The DID document. The service is asked first, since it knows its own network's directory (which is how a
+    local development network works): ``resolveDid`` where it answers without signing in, else ``describeRepo``
+    (the PDS hosting the account always answers it). Else the PLC directory (``did:plc``) or web host (``did:web``)."""
+    for nsid, params in (("com.atproto.identity.resolveDid", {"did": did}),
+                         ("com.atproto.repo.describeRepo", {"repo": did})):
+        response = await http.request("GET", f"{service}/xrpc/{nsid}", params=params, accept_status=_NOT_HERE)
+        if response.status_code < 400:
+            document = decode_json(response, nsid).get("didDoc")
+            if isinstance(document, dict) and document.get("id") == did:
+                return document
+        elif xrpc_error(response)[0] in ("DidNotFound", "DidDeactivated"):
+            raise BlueskySignInError(f"Bluesky no longer knows the account {did}.",
+                                     detail=f"{nsid} -> {response.status_code} {xrpc_error(response)}")
+    response = await http.request("GET", did_document_url(did, plc_url), accept_status=(404, 410))
+    if response.status_code >= 400:
+        raise BlueskySignInError(f"The Bluesky directory does not know the account {did}.",
+                                 detail=f"DID document of {did} -> {response.status_code}")
+    return decode_json(response, "DID document")
+
+
 async def resolve_identity(identifier: str, *, service: str, plc_url: str,
                            http_factory: Callable[[str], HttpClient] = client_for) -> Identity:
     """Handle or DID → DID → DID document → the account's PDS."""
     http = http_factory(service)
     try:
         did = identifier if identifier.startswith("did:") else await resolve_handle(http, service, identifier)
-        response = await http.request("GET", did_document_url(did, plc_url), accept_status=(404, 410))
-        if response.status_code >= 400:
-            raise BlueskySignInError(f"The Bluesky directory does not know the account {identifier}.",
-                                     detail=f"DID document of {did} -> {response.status_code}")
-        pds, handle = pds_endpoint(decode_json(response, "DID document"), did)
+        pds, handle = pds_endpoint(await did_document(http, service, did, plc_url), did)
     finally:
         await http.aclose()
     if not identifier.startswith("did:") and handle and handle.lower() != identifier:

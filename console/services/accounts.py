@@ -31,9 +31,10 @@ from console.connectors.mastodon_auth import (
     server_host,
     sign_in,
 )
+from console.connectors import bluesky_session
 from console.domain import Account
 from console.secrets import SecretStoreUnavailable, off_loop
-from console.services.connectors import TOKEN_KIND, is_demo_account
+from console.services.connectors import REFRESH_TOKEN_KIND, TOKEN_KIND, is_demo_account, token_kind
 from console.services.writer import StoreWriter
 from console.store import Inbox, InboxError
 from console.sync import NETWORK_NAMES
@@ -82,15 +83,18 @@ class AccountService:
         secrets: SecretFunctions | None = None,
         http_factory: Callable[[str], HttpClient] = client_for,
         auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
+        bluesky_http_factory: Callable[[str], HttpClient] = bluesky_session.client_for,
     ) -> None:
         self._writer = writer
         self._secrets = secrets or SecretFunctions()
         self._http_factory = http_factory
+        self._bluesky_http = bluesky_http_factory
         self._auth_timeout = auth_timeout
         self._registrations = KeyringRegistrations(self._secrets.store, self._secrets.load, self._secrets.delete)
         # The app hangs its sync engine here: start syncing an added account, stop one before it is removed.
         self.on_added: list[AddedHook] = []
         self.on_removing: list[RemovingHook] = []
+        self.last_warning = ""  # something the owner should know about the last account added (not an error)
 
     # -- reading ---------------------------------------------------------------------------------------------------
 
@@ -110,7 +114,7 @@ class AccountService:
         if account.needs_reconnect:
             return "needs reconnecting"
         try:
-            token = await self._keyring(self._secrets.load, account.id, TOKEN_KIND)
+            token = await self._keyring(self._secrets.load, account.id, token_kind(account.network))
         except AccountError:
             return "keyring unavailable"
         return "connected" if token else "needs reconnecting (no saved access token)"
@@ -155,10 +159,29 @@ class AccountService:
             await http.aclose()
         return await self._connect_mastodon(server_url, token, expected_account_id)
 
+    async def add_bluesky(
+        self, handle: str, app_password: str, *, service: str | None = None, plc_url: str | None = None
+    ) -> Account:
+        """Connect with a handle (or DID) and an app password. Only the session's refresh token is kept (in the
+        keyring); the app password is used once, for ``createSession``, and forgotten. Adding an account again
+        reconnects it."""
+        # Is there a keyring at all? Ask before signing in: createSession is rate-limited, so never waste one.
+        await self._keyring(self._secrets.load, "bluesky:keyring-check", REFRESH_TOKEN_KIND)
+        signed = await bluesky_session.sign_in(handle, app_password, service=service, plc_url=plc_url,
+                                               http_factory=self._bluesky_http)
+        self.last_warning = (
+            "You connected with your account password. Tend works, but an app password is safer: create one in "
+            f"{bluesky_session.APP_PASSWORDS_HELP} and connect again with it." if signed.main_password else ""
+        )
+        return await self._store_and_add(signed.account, REFRESH_TOKEN_KIND, signed.refresh_token)
+
     async def reconnect(
         self, account_id: str, open_browser: OpenBrowser, *, on_status: Status | None = None
     ) -> Account:
         account = await self.find(account_id)
+        if account.network == "bluesky":
+            raise AccountError("To reconnect a Bluesky account, add it again with an app password "
+                               f"(`tend account add bluesky --handle {account.handle.lstrip('@')}`).")
         if account.network != "mastodon":
             raise AccountError(f"Tend cannot reconnect {network_name(account.network)} accounts yet.")
         return await self.add_mastodon_oauth(
@@ -177,13 +200,17 @@ class AccountService:
                 f"You signed in as {account.handle}, but this is {expected_account_id.split(':', 1)[-1]}: "
                 "sign in as that account, or add the new one with “Add Mastodon account…”."
             )
+        return await self._store_and_add(account, TOKEN_KIND, token)
+
+    async def _store_and_add(self, account: Account, kind: str, token: str) -> Account:
+        """The token into the keyring first, then the account row; a failed row write takes a new token back."""
         known = {a.id for a in await self.list_accounts()}
-        await self._keyring(self._secrets.store, account.id, TOKEN_KIND, token)
+        await self._keyring(self._secrets.store, account.id, kind, token)
         try:
             await self._writer.call(Inbox.ensure_account, account)
         except InboxError:
             if account.id not in known:
-                await self._keyring(self._secrets.delete, account.id, TOKEN_KIND)
+                await self._keyring(self._secrets.delete, account.id, kind)
             raise
         log.info("connected %s", account.id)
         await self._notify(self.on_added, account)
@@ -203,8 +230,9 @@ class AccountService:
         return Removal(account, keep_history, revoked, warning)
 
     async def _forget_token(self, account: Account) -> tuple[bool, str]:
+        kind = token_kind(account.network)
         try:
-            token = await self._keyring(self._secrets.load, account.id, TOKEN_KIND)
+            token = await self._keyring(self._secrets.load, account.id, kind)
         except AccountError as error:
             return False, f"Tend could not open your keyring, so it could not withdraw its access: {error}"
         if not token:
@@ -212,8 +240,10 @@ class AccountService:
         revoked, warning = True, ""
         if account.network == "mastodon":
             revoked, warning = await self._revoke_mastodon(account, token)
+        elif account.network == "bluesky":
+            revoked, warning = await self._end_bluesky_session(account, token)
         try:
-            await self._keyring(self._secrets.delete, account.id, TOKEN_KIND)
+            await self._keyring(self._secrets.delete, account.id, kind)
         except AccountError as error:
             return False, f"Tend could not delete the saved access token: {error}"
         return revoked, warning
@@ -236,6 +266,20 @@ class AccountService:
                 f"Tend could not withdraw its access on {host} ({error}). To be sure, remove Tend from the "
                 "authorised apps in your account settings on the server."
             )
+        return True, ""
+
+    async def _end_bluesky_session(self, account: Account, refresh_token: str) -> tuple[bool, str]:
+        http = self._bluesky_http(account.server_url)
+        try:
+            await bluesky_session.end_session(http, refresh_token)
+        except ConnectorError as error:
+            log.warning("could not end the Bluesky session of %s: %s", account.id, error.detail or error)
+            return False, (
+                f"Tend could not sign out of Bluesky ({error}). To be sure, delete the app password you gave Tend "
+                f"in {bluesky_session.APP_PASSWORDS_HELP}."
+            )
+        finally:
+            await http.aclose()
         return True, ""
 
     # -- plumbing --------------------------------------------------------------------------------------------------

@@ -9,14 +9,16 @@ from datetime import datetime
 
 from console.connectors.base import Connector
 from console.domain import Account, utc_now
-from console.secrets import SecretStoreUnavailable, load_secret
+from console.secrets import SecretStoreUnavailable, load_secret, off_loop, store_secret
 
 log = logging.getLogger(__name__)
 
 DEMO_SCHEME = "demo://"
 TOKEN_KIND = "access_token"
+REFRESH_TOKEN_KIND = "refresh_token"  # Bluesky keeps a refresh token; access tokens live in memory only
 
 LoadSecret = Callable[[str, str], str | None]
+StoreSecret = Callable[[str, str, str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,11 @@ class Unserved:
 
 def is_demo_account(account: Account) -> bool:
     return account.server_url.startswith(DEMO_SCHEME)
+
+
+def token_kind(network: str) -> str:
+    """Which secret the keyring holds for an account of this network."""
+    return REFRESH_TOKEN_KIND if network == "bluesky" else TOKEN_KIND
 
 
 def demo_connectors(seed: int, clock: Callable[[], datetime] = utc_now, tick_seconds: float = 3.0) -> list[Connector]:
@@ -55,8 +62,35 @@ def mastodon_connector(account: Account, load_token: LoadSecret = load_secret) -
     return MastodonConnector(account, token)
 
 
+def bluesky_connector(
+    account: Account, load_token: LoadSecret = load_secret, store_token: StoreSecret = store_secret
+) -> Connector | Unserved:
+    """A Bluesky connector holding the account's refresh token; each rotation goes back into the keyring."""
+    try:
+        from console.connectors.bluesky import BlueskyConnector
+    except ImportError:
+        log.exception("the Bluesky connector could not be loaded")
+        return Unserved(account, "this version of Tend cannot sync Bluesky")
+    try:
+        token = load_token(account.id, REFRESH_TOKEN_KIND)
+    except SecretStoreUnavailable as error:
+        return Unserved(account, str(error))
+    if not token:
+        return Unserved(account, "no saved sign-in: reconnect the account (Accounts…, or `tend account add bluesky`)")
+
+    async def save(new_token: str) -> None:
+        await off_loop(store_token, account.id, REFRESH_TOKEN_KIND, new_token)
+
+    try:
+        return BlueskyConnector(account, token, save_refresh_token=save)
+    except ValueError as error:  # an account row without its DID: only connecting it again can fix that
+        log.warning("cannot sync %s: %s", account.id, error)
+        return Unserved(account, "its details are incomplete: reconnect the account (`tend account add bluesky`)")
+
+
 def connectors_for(
-    accounts: list[Account], *, demo_seed: int = 7, load_token: LoadSecret = load_secret
+    accounts: list[Account], *, demo_seed: int = 7, load_token: LoadSecret = load_secret,
+    store_token: StoreSecret = store_secret,
 ) -> tuple[list[Connector], list[Unserved]]:
     """Build connectors for the inbox's accounts; returns them and the accounts that cannot be synced, with why."""
     connectors: list[Connector] = []
@@ -70,6 +104,8 @@ def connectors_for(
             continue
         if account.network == "mastodon":
             built = mastodon_connector(account, load_token)
+        elif account.network == "bluesky":
+            built = bluesky_connector(account, load_token, store_token)
         else:
             built = Unserved(account, f"this version of Tend cannot sync {account.network} yet")
         if isinstance(built, Unserved):

@@ -36,13 +36,14 @@ from console.connectors.mastodon_auth import server_host
 from console.domain import Account
 from console.services.accounts import AccountError, AccountService, Removal, network_name
 from console.store import InboxError
+from console.ui.bluesky_form import BlueskyForm
 from console.ui.icons import network_icon
 
 log = logging.getLogger(__name__)
 
 COL_ACCOUNT, COL_SERVER, COL_STATE = range(3)
 AccountIdRole = Qt.ItemDataRole.UserRole
-PAGE_LIST, PAGE_ADD = range(2)
+PAGE_LIST, PAGE_ADD, PAGE_BLUESKY = range(3)
 
 
 def open_in_browser(url: str) -> bool:
@@ -84,6 +85,10 @@ class AccountsDialog(QDialog):
         self.pages = QStackedWidget()
         self.pages.addWidget(self._make_list_page())
         self.pages.addWidget(self._make_add_page())
+        self.bluesky_form = BlueskyForm()
+        self.bluesky_form.submitted.connect(self.connect_bluesky)
+        self.bluesky_form.backRequested.connect(self.show_list_page)
+        self.pages.addWidget(self.bluesky_form)
 
         self.status_label = QLabel()
         self.status_label.setObjectName("accountsStatus")
@@ -120,6 +125,9 @@ class AccountsDialog(QDialog):
         self.add_button = QPushButton("Add Mastodon account…")
         self.add_button.setObjectName("addMastodonButton")
         self.add_button.clicked.connect(self.show_add_page)
+        self.add_bluesky_button = QPushButton("Add Bluesky account…")
+        self.add_bluesky_button.setObjectName("addBlueskyButton")
+        self.add_bluesky_button.clicked.connect(lambda: self.show_bluesky_page())
         self.reconnect_button = QPushButton("Reconnect")
         self.reconnect_button.setObjectName("reconnectButton")
         self.reconnect_button.setToolTip("Sign in again in the browser, for an account whose access was withdrawn")
@@ -128,7 +136,7 @@ class AccountsDialog(QDialog):
         self.remove_button.setObjectName("removeButton")
         self.remove_button.clicked.connect(self.ask_remove_selected)
         buttons = QVBoxLayout()
-        for button in (self.add_button, self.reconnect_button, self.remove_button):
+        for button in (self.add_button, self.add_bluesky_button, self.reconnect_button, self.remove_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QHBoxLayout(page)
@@ -218,7 +226,7 @@ class AccountsDialog(QDialog):
         if self.account_list.currentItem() is None and self.account_list.topLevelItemCount():
             self.account_list.setCurrentItem(self.account_list.topLevelItem(0))
         if not accounts and not self.status_label.text():  # never hide what the last action said
-            self.status_label.setText("No accounts yet: add your Mastodon account to start.")
+            self.status_label.setText("No accounts yet: add your Mastodon or Bluesky account to start.")
         self._update_buttons()
 
     def account_ids(self) -> list[str]:
@@ -239,8 +247,9 @@ class AccountsDialog(QDialog):
         account = self._accounts.get(self.selected_account_id() or "")
         idle = not self.busy
         self.add_button.setEnabled(idle)
+        self.add_bluesky_button.setEnabled(idle)
         self.remove_button.setEnabled(idle and account is not None)
-        needs = account is not None and account.network == "mastodon" and \
+        needs = account is not None and account.network in ("mastodon", "bluesky") and \
             self._states.get(account.id, "").startswith("needs reconnecting")
         self.reconnect_button.setEnabled(idle and needs)
 
@@ -249,8 +258,14 @@ class AccountsDialog(QDialog):
         self.status_label.clear()
         self.server_field.setFocus()
 
+    def show_bluesky_page(self, handle: str = "") -> None:
+        self.pages.setCurrentIndex(PAGE_BLUESKY)
+        self.status_label.clear()
+        self.bluesky_form.prepare(handle)
+
     def show_list_page(self) -> None:
         self.pages.setCurrentIndex(PAGE_LIST)
+        self.bluesky_form.clear()  # an app password is never left lying in a hidden widget
 
     # -- adding ----------------------------------------------------------------------------------------------------
 
@@ -270,9 +285,20 @@ class AccountsDialog(QDialog):
         self.status_label.setText("Checking the token…")
         self._start(self._service.add_mastodon_with_token(self.server_field.text(), token), on_done=self._added)
 
+    def connect_bluesky(self) -> None:
+        if self.busy:
+            return
+        handle, password, service, plc = self.bluesky_form.values()
+        self.status_label.setText("Signing in to Bluesky…")
+        self._start(self._service.add_bluesky(handle, password, service=service, plc_url=plc), on_done=self._added)
+
     def reconnect_selected(self) -> None:
         account_id = self.selected_account_id()
         if self.busy or account_id is None:
+            return
+        account = self._accounts.get(account_id)
+        if account is not None and account.network == "bluesky":  # a new sign-in with an app password
+            self.show_bluesky_page(account.handle)
             return
         self._start(self._service.reconnect(account_id, self._browser, on_status=self._status), on_done=self._added)
 
@@ -281,7 +307,9 @@ class AccountsDialog(QDialog):
         self.token_toggle.setChecked(False)
         self.server_field.clear()
         self.show_list_page()
-        self.status_label.setText(f"Connected {account.handle}. Tend is fetching its messages.")
+        warning = getattr(self._service, "last_warning", "") if account.network == "bluesky" else ""
+        self.status_label.setText(f"Connected {account.handle}. Tend is fetching its messages."
+                                  + (f"\n{warning}" if warning else ""))
         self.accountsChanged.emit()
         self._reload_then_select(account.id)
 
@@ -391,6 +419,7 @@ class AccountsDialog(QDialog):
         for widget in (self.server_field, self.token_field, self.token_button, self.token_toggle, self.back_button):
             widget.setEnabled(not busy)
         self.connect_button.setEnabled(not busy and not self.token_toggle.isChecked())
+        self.bluesky_form.set_busy(busy)
         self._update_buttons()
 
     def reject(self) -> None:  # Close, Escape or the title bar: a sign-in in progress stops too

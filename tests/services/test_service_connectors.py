@@ -67,6 +67,37 @@ def test_without_the_mastodon_connector_the_demo_still_runs(monkeypatch: pytest.
 
 
 def test_other_networks_are_unserved_for_now() -> None:
-    bluesky = Account("bluesky:shop", "bluesky", "@shop.bsky.social", "https://bsky.social")
-    _connectors, (item,) = connectors_for([bluesky])
-    assert "cannot sync bluesky yet" in item.reason
+    x = Account("x:shop", "x", "@shop", "https://api.x.com")
+    _connectors, (item,) = connectors_for([x])
+    assert "cannot sync x yet" in item.reason
+
+
+BLUESKY = Account("bluesky:did:plc:shop", "bluesky", "@shop.bsky.social", "https://pds.example",
+                  remote_id="did:plc:shop")
+
+
+def test_a_bluesky_account_gets_its_refresh_token_and_saves_rotations_to_the_keyring() -> None:
+    import asyncio
+
+    from console.connectors.bluesky import BlueskyConnector
+
+    asked: list[tuple[str, str]] = []
+    stored: list[tuple[str, str, str]] = []
+
+    def load(account_id: str, kind: str) -> str:
+        asked.append((account_id, kind))
+        return "the-refresh-token"
+
+    (connector,), unserved = connectors_for([BLUESKY], load_token=load,
+                                            store_token=lambda *args: stored.append(args))
+    assert isinstance(connector, BlueskyConnector) and unserved == []
+    assert asked == [(BLUESKY.id, "refresh_token")]
+    assert connector.session.refresh_token == "the-refresh-token"
+    asyncio.run(connector.session._store("rotated"))  # what the session does after each rotation
+    assert stored == [(BLUESKY.id, "refresh_token", "rotated")]
+    asyncio.run(connector.aclose())
+
+
+def test_a_bluesky_account_without_a_saved_sign_in_is_unserved_with_a_reason() -> None:
+    _connectors, (item,) = connectors_for([BLUESKY], load_token=lambda *_: None)
+    assert item.account == BLUESKY and "tend account add bluesky" in item.reason
