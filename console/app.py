@@ -72,7 +72,8 @@ def run_sync_once(inbox: Inbox, args: argparse.Namespace) -> int:
     finally:
         writer.close()
     if not accounts:
-        print("No accounts yet: connect one with `tend account add mastodon --server URL` or in the app, "
+        print("No accounts yet: connect one in the app (File > Accounts...), with `tend account add mastodon "
+              "--server URL` or `tend account add bluesky --handle HANDLE --app-password-stdin`, "
               "or try the demo with `tend --demo`.")
     labels = {c.account.id: account_label(c) for c in connectors}
     for result in results:

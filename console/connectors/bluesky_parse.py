@@ -17,6 +17,7 @@ from console.connectors.bluesky_richtext import render_text
 from console.connectors.errors import BadResponse
 from console.connectors.mastodon_text import cap_text, neutralise
 from console.domain import Attachment, Author, Batch, Direction, Post, Visibility, iso_utc, parse_iso
+from console.connectors.payload import PayloadReader
 from console.domain.records import make_id
 
 log = logging.getLogger(__name__)
@@ -36,23 +37,13 @@ _MAX_NAME = 200
 Json = dict[str, Any]
 
 
-def malformed(what: str, problem: str) -> BadResponse:
-    return BadResponse(UNREADABLE, detail=f"Bluesky {what}: {problem}")
+_payload = PayloadReader("Bluesky", UNREADABLE)
+malformed = _payload.malformed
+as_object = _payload.as_object
+as_list = _payload.as_list
 
 
 # ------------------------------------------------------------------------------------------------ field checkers
-
-
-def as_object(value: Any, what: str) -> Json:
-    if not isinstance(value, dict):
-        raise malformed(what, f"expected an object, got {type(value).__name__}")
-    return value
-
-
-def as_list(value: Any, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise malformed(what, f"expected a list, got {type(value).__name__}")
-    return value
 
 
 def list_field(obj: Mapping[str, Any], key: str, what: str) -> list[Any]:

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.connectors.errors import BadResponse
 from console.connectors.mastodon_text import cap_text, html_to_text, neutralise
 from console.domain import Attachment, Author, Batch, Direction, Post, Visibility, iso_utc, parse_iso
+from console.connectors.payload import PayloadReader
 from console.domain.records import make_id
 
 NETWORK = "mastodon"
@@ -35,23 +35,13 @@ _MAX_NAME = 200
 Json = dict[str, Any]
 
 
-def malformed(what: str, problem: str) -> BadResponse:
-    return BadResponse(UNREADABLE, detail=f"Mastodon {what}: {problem}")
+_payload = PayloadReader("Mastodon", UNREADABLE)
+malformed = _payload.malformed
+as_object = _payload.as_object
+as_list = _payload.as_list
 
 
 # ------------------------------------------------------------------------------------------------ field checkers
-
-
-def as_object(value: Any, what: str) -> Json:
-    if not isinstance(value, dict):
-        raise malformed(what, f"expected an object, got {type(value).__name__}")
-    return value
-
-
-def as_list(value: Any, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise malformed(what, f"expected a list, got {type(value).__name__}")
-    return value
 
 
 def objects(value: Any, what: str) -> list[Json]:
