@@ -129,6 +129,8 @@ class SyncEngine:
             self._publish_status(connector, SyncState.ERROR, result.error)
         else:
             message = f"{result.new_posts} new" if result.new_posts else "Up to date"
+            if getattr(connector, "chat_unavailable", ""):
+                message += f". {connector.chat_unavailable}"  # type: ignore[attr-defined]
             self._publish_status(connector, SyncState.OK, message, result.new_posts)
         self._failures[account.id] = self._failures.get(account.id, 0) + 1 if result.error else 0
         return result

@@ -50,6 +50,7 @@ MAX_PAGES = 40
 BATCH = 25  # getPosts and getProfiles take at most 25 at a time
 THREAD_DEPTH = 50
 PARENT_HEIGHT = 80
+MAX_CONTINUATIONS = 20  # further reads per thread below a depth cut (a 1,000-post thread stays bounded)
 
 
 class BlueskyConnector:
@@ -187,7 +188,30 @@ class BlueskyConnector:
                 page.add_post(view, thread_root=root)
             for uri in items.not_found:
                 page.add_deleted(uri)
-            return
+            await self._read_below(page, root, items.cut_off)
+            if page.has_post(notified) or notified == start:
+                return
+            # The notified post was not in the answer (deeper than any read reached): read the rest from it.
+
+    async def _read_below(self, page: PageBuilder, root: str, cut_off: list[str]) -> None:
+        """Long threads come back cut at ``THREAD_DEPTH``: read on from each cut, within a bound per thread."""
+        pending, reads = list(cut_off), 0
+        while pending and reads < MAX_CONTINUATIONS:
+            start = pending.pop(0)
+            reads += 1
+            response = await self._xrpc.call(
+                "GET", "app.bsky.feed.getPostThread",
+                params={"uri": start, "depth": THREAD_DEPTH, "parentHeight": 0}, accept=(400, 404),
+            )
+            if response.status_code >= 400:
+                continue
+            items = flatten_thread(decode(response).get("thread"))
+            for view in items.posts:
+                if not page.has_post(str(view.get("uri"))):
+                    page.add_post(view, thread_root=root)
+            for uri in items.not_found:
+                page.add_deleted(uri)
+            pending += [uri for uri in items.cut_off if uri != start]
 
     async def _add_counted(self, page: PageBuilder, uris: list[str]) -> None:
         """Posts read again for their counts (a like or repost changes nothing else)."""

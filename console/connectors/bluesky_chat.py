@@ -172,7 +172,7 @@ class Chat:
         if sending:
             raise ConnectorError(f"{NO_CHAT}, so the message was not sent: {reason}.")
         if not self.unavailable:
-            log.warning("%s: %s", NO_CHAT, reason)
+            log.info("%s: %s", NO_CHAT, reason)  # shown in the account status, not on every terminal sync
         self.unavailable = reason
         failed = response is not None and response.status_code >= 500
         self._down_until = self._clock() + (_RECHECK_AFTER_FAILURE if failed else _RECHECK_AFTER_REFUSAL)

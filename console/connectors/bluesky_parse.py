@@ -298,6 +298,8 @@ class ThreadItems:
     posts: list[Json] = field(default_factory=list)
     not_found: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+    # Posts where the answer stopped at its depth limit: they have replies (replyCount) the answer does not carry.
+    cut_off: list[str] = field(default_factory=list)
 
 
 def flatten_thread(node: Any) -> ThreadItems:
@@ -343,6 +345,8 @@ def _take(item: Any, items: ThreadItems, seen: set[str], *, descend: bool) -> No
     if isinstance(post, dict) and isinstance(post.get("uri"), str) and post["uri"] not in seen:
         seen.add(post["uri"])
         items.posts.append(post)
+        if descend and "replies" not in item and isinstance(post.get("replyCount"), int) and post["replyCount"] > 0:
+            items.cut_off.append(post["uri"])
 
 
 # ------------------------------------------------------------------------------------------------ pages

@@ -252,7 +252,7 @@ async def test_without_chat_the_sync_carries_on_and_says_so_once(
     shop = Shop(bluesky)
     shop.conversation()
     connector = connector_for(bluesky, shop.biz)
-    with caplog.at_level(logging.WARNING, logger="console.connectors.bluesky_chat"):
+    with caplog.at_level(logging.INFO, logger="console.connectors.bluesky_chat"):
         first = await sync(writer, connector)
         second = await sync(writer, connector)
     assert first.error is None and second.error is None and first.new_posts == 4

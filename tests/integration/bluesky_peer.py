@@ -14,6 +14,16 @@ Facts about the peer these helpers rely on (measured on dev-env 0.6.7):
   indexed (about 0.2 to 0.9 s here). Reads right after a write without it can miss the write.
 - The AppView answers ``app.bsky.*`` reads without a token; the PDS needs one (401 ``AuthMissing``).
 - Each ``bluesky-peer start`` wipes the network, so a session starts empty; names are still unique per session.
+- ``getPostThread`` stops at ``depth``: the last post it returns has no ``replies`` key at all, only a
+  ``replyCount`` above zero. Posts of someone the viewer blocked come back as ``blockedPost`` with nothing below.
+- ``createRecord`` at a record key that already exists answers 500 ``InternalServerError`` (the log says "There is
+  already a value at key"), not a 4xx.
+- ``revokeAppPassword`` ends that password's sessions: ``refreshSession`` then answers 400 ``ExpiredToken`` "Token
+  has been revoked" (access tokens already issued keep working until they expire). A refresh token used again
+  within the grace period gets the same successor back.
+- No chat service: ``chat.bsky.*`` without ``atproto-proxy`` is 501 ``MethodNotImplemented``; with
+  ``atproto-proxy: did:web:api.bsky.chat#bsky_chat`` the PDS tries to resolve that DID over the internet and answers
+  500 ``InternalServerError`` (offline: ``getaddrinfo ENOTFOUND api.bsky.chat``).
 """
 
 from __future__ import annotations
@@ -229,6 +239,20 @@ def mention_facets(text: str, mentioned: Sequence[Person]) -> list[dict[str, Any
     return facets
 
 
+def link_facets(text: str, links: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """One link facet per (text shown, real target): the shown text is often shortened, as Bluesky's app does."""
+    encoded = text.encode("utf-8")
+    facets = []
+    for shown, target in links:
+        start = encoded.find(shown.encode())
+        assert start >= 0, f"{shown!r} is not in {text!r}"
+        facets.append({
+            "index": {"byteStart": start, "byteEnd": start + len(shown.encode())},
+            "features": [{"$type": "app.bsky.richtext.facet#link", "uri": target}],
+        })
+    return facets
+
+
 class XrpcError(Exception):
     def __init__(self, nsid: str, response: httpx.Response) -> None:
         super().__init__(f"{nsid}: HTTP {response.status_code} {response.text[:300]}")
@@ -293,10 +317,10 @@ class Bluesky:
         return Ref(created["uri"], created["cid"])
 
     def post(self, author: Person, text: str, *, reply_to: Ref | None = None, mention: Sequence[Person] = (),
-             quote: Ref | None = None) -> Ref:
+             links: Sequence[tuple[str, str]] = (), quote: Ref | None = None) -> Ref:
         record: dict[str, Any] = {"text": text, "createdAt": now_iso()}
-        if mention:
-            record["facets"] = mention_facets(text, mention)
+        if mention or links:
+            record["facets"] = mention_facets(text, mention) + link_facets(text, links)
         root = None
         if reply_to is not None:
             root = self._roots.get(reply_to.uri) or self._root_of(reply_to)
@@ -324,6 +348,12 @@ class Bluesky:
     def follow(self, who: Person, whom: Person) -> Ref:
         return self._create(who, "app.bsky.graph.follow", {"subject": whom.did, "createdAt": now_iso()})
 
+    def block(self, who: Person, whom: Person) -> Ref:
+        return self._create(who, "app.bsky.graph.block", {"subject": whom.did, "createdAt": now_iso()})
+
+    def revoke_app_password(self, person: Person, name: str = "Tend") -> None:
+        self.call("com.atproto.server.revokeAppPassword", person, body={"name": name})
+
     def delete(self, who: Person, ref: Ref) -> None:
         did, collection, rkey = ref.uri.removeprefix("at://").split("/")
         assert did == who.did, "people delete only their own records"
@@ -331,12 +361,16 @@ class Bluesky:
 
     # -- the truth, as the AppView reports it --
 
-    def thread(self, uri: str) -> dict[str, Any]:
-        return self.read("app.bsky.feed.getPostThread",
-                         {"uri": uri, "depth": MAX_THREAD_DEPTH, "parentHeight": MAX_THREAD_DEPTH})["thread"]
+    def thread(self, uri: str, viewer: Person | None = None) -> dict[str, Any]:
+        """``getPostThread`` to the full depth; as ``viewer`` sees it (blocks applied) when one is given."""
+        params = {"uri": uri, "depth": MAX_THREAD_DEPTH, "parentHeight": MAX_THREAD_DEPTH}
+        if viewer is not None:
+            return self.call("app.bsky.feed.getPostThread", viewer, params=params)["thread"]
+        return self.read("app.bsky.feed.getPostThread", params)["thread"]
 
-    def thread_posts(self, uri: str) -> dict[str, dict[str, Any]]:
-        """Every visible post of the thread around ``uri``, root to leaves, by uri."""
+    def thread_posts(self, uri: str, viewer: Person | None = None) -> dict[str, dict[str, Any]]:
+        """Every visible post of the thread around ``uri``, root to leaves, by uri (blocked and missing posts, and
+        whatever hangs below them, are not visible)."""
         found: dict[str, dict[str, Any]] = {}
 
         def down(node: dict[str, Any]) -> None:
@@ -346,7 +380,7 @@ class Bluesky:
             for child in node.get("replies") or ():
                 down(child)
 
-        top = self.thread(uri)
+        top = self.thread(uri, viewer)
         down(top)
         parent = top.get("parent")
         while parent and "post" in parent:
@@ -403,8 +437,10 @@ class TendCli:
             input=stdin, capture_output=True, text=True, timeout=self.timeout, cwd=REPO_ROOT, env=self.env(),
         )
 
-    def add_bluesky(self, handle: str, app_password: str, service: str = PDS_URL) -> subprocess.CompletedProcess[str]:
-        return self.run("account", "add", "bluesky", "--handle", handle, "--service", service,
+    def add_bluesky(self, handle: str, app_password: str, *, service: str = PDS_URL,
+                    plc: str = PLC_URL) -> subprocess.CompletedProcess[str]:
+        # The peer's handles live in its own PLC directory, not plc.directory: ``--plc`` says where.
+        return self.run("account", "add", "bluesky", "--handle", handle, "--service", service, "--plc", plc,
                         "--app-password-stdin", stdin=app_password + "\n")
 
     def sync(self) -> subprocess.CompletedProcess[str]:
