@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
+from typing import Protocol
 
 from console.connectors import AuthExpired, Connector, ConnectorError
 from console.domain import iso_utc, utc_now
@@ -55,6 +56,12 @@ class SyncResult:
     changed_threads: set[str] = field(default_factory=set)
 
 
+class DueSender(Protocol):
+    """What the engine needs from the outbox (``console.services.outbox.OutboxService``)."""
+
+    async def send_due(self) -> object: ...
+
+
 def account_label(connector: Connector) -> str:
     network = NETWORK_NAMES.get(connector.account.network, connector.account.network)
     return f"{network} {connector.account.handle}"
@@ -75,6 +82,8 @@ class SyncEngine:
         refresh_per_pass: int = 20,
         refresh_every: timedelta = timedelta(minutes=5),
         refresh_window_days: int = 7,
+        outbox: DueSender | None = None,
+        outbox_interval: float = 1.0,
     ) -> None:
         self._writer = writer
         self._connectors = list(connectors)
@@ -92,6 +101,9 @@ class SyncEngine:
         self._tasks: list[asyncio.Task[None]] = []
         self._account_tasks: dict[str, list[asyncio.Task[None]]] = {}
         self._running = False
+        # Set before ``start`` (the outbox needs ``connector_for``, so it is often built after the engine).
+        self.outbox = outbox
+        self._outbox_interval = outbox_interval
         self.on_changes: list[Callable[[ChangeSet], None]] = []
         self.on_status: list[Callable[[AccountStatus], None]] = []
         self.statuses: dict[str, AccountStatus] = {}
@@ -189,6 +201,8 @@ class SyncEngine:
         self._tasks = []
         for connector in self._connectors:
             self._start_account(connector)
+        if self.outbox is not None:
+            self._tasks.append(asyncio.ensure_future(self._send_outbox(self.outbox)))
 
     def _start_account(self, connector: Connector) -> None:
         tasks = [asyncio.ensure_future(self._poll(connector))]
@@ -196,6 +210,10 @@ class SyncEngine:
             tasks.append(asyncio.ensure_future(self._watch(connector)))
         self._account_tasks[connector.account.id] = tasks
         self._tasks += tasks
+
+    def connector_for(self, account_id: str) -> Connector | None:
+        """The connector syncing this account, if any: the outbox sends through it."""
+        return next((c for c in self._connectors if c.account.id == account_id), None)
 
     @property
     def account_ids(self) -> list[str]:
@@ -274,6 +292,17 @@ class SyncEngine:
             finally:
                 sleeper.cancel()
                 woken.cancel()
+
+    async def _send_outbox(self, outbox: DueSender) -> None:
+        """Hand due replies to their networks every ``outbox_interval`` seconds; one failure never stops it."""
+        while not self._stop.is_set():
+            try:
+                await outbox.send_due()
+            except InboxError as error:
+                log.warning("could not send queued replies: %s", error)
+            except Exception:
+                log.exception("sending queued replies failed")
+            await self._sleep(self._outbox_interval)
 
     async def _watch(self, connector: Connector) -> None:
         """Follow a connector's live stream, if it has one; polling carries on alone while the stream is down."""

@@ -6,6 +6,7 @@ thread never waits on a write) and one read-only for the Qt models.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -141,6 +142,24 @@ WHERE id IN (SELECT value FROM json_each(?))
 """
 
 
+# A thread's first response: the first business post after the first customer post. Set once (a reply later
+# undone is the one exception, see ``outbox.undo``), from a reply sent by Tend or one seen on the network.
+_RECORD_FIRST_RESPONSE = """
+UPDATE threads SET first_response_at = (
+    SELECT min(o.created_at) FROM posts o
+    WHERE o.thread_id = threads.id AND o.direction = 'out'
+      AND o.created_at > (SELECT min(i.created_at) FROM posts i WHERE i.thread_id = threads.id AND i.direction = 'in'))
+WHERE id IN (SELECT value FROM json_each(?)) AND first_response_at IS NULL
+"""
+
+
+def refresh_threads(conn: sqlite3.Connection, thread_ids: frozenset[str] | set[str], now: str) -> None:
+    """Recompute the derived columns of these threads from their posts (inside the caller's transaction)."""
+    ids = json.dumps(sorted(thread_ids))
+    conn.execute(_REFRESH_THREADS, {"ids": ids, "now": now})
+    conn.execute(_RECORD_FIRST_RESPONSE, (ids,))
+
+
 def _attachments_json(post: Post) -> str:
     if not post.attachments:
         return "[]"
@@ -181,6 +200,14 @@ class Inbox:
             if translated is error:
                 raise
             raise translated from error
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite_utils.Database]:
+        """The same all-or-nothing write, for the store's other modules (``console.store.outbox``)."""
+        return self._writing()
+
+    def write_records(self, db: sqlite_utils.Database, batch: Batch, now: str) -> frozenset[str]:
+        """Store a batch's authors and posts inside an open transaction, exactly as ``apply_batch`` does."""
+        return self._write_records(db, batch, now)
 
     # -- accounts and cursors -------------------------------------------------------------------------------------
 
@@ -304,7 +331,7 @@ class Inbox:
             ],
         )
         thread_ids = frozenset(p.thread_id for p in batch.posts)
-        conn.execute(_REFRESH_THREADS, {"ids": json.dumps(sorted(thread_ids)), "now": now})
+        refresh_threads(conn, thread_ids, now)
         after = conn.execute(_ENGAGEMENT_OF_POSTS, (post_ids,)).fetchall()
         deltas = {author: total - before.get(author, 0) for author, total in after}
         deltas = {author: delta for author, delta in deltas.items() if delta}

@@ -174,9 +174,84 @@ def _v3_view_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v4_outbox_drafts_and_settings(db: sqlite_utils.Database) -> None:
+    """Answering: the undo-send outbox, drafts per thread, a thread's event log, per-account reply settings and the
+    first-response time.
+
+    The outbox is durable on purpose: a reply the owner pressed Send on survives a crash in its undo window (it
+    comes back "held", never silently sent) and during a send (the idempotency key makes the repeat harmless).
+    Outbox, drafts and settings belong to an account and go with it; events go with their thread.
+    """
+    db.executescript(
+        """
+        CREATE TABLE outbox (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            thread_id TEXT NOT NULL,
+            in_reply_to_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            visibility TEXT NOT NULL DEFAULT 'public'
+                CHECK (visibility IN ('public', 'unlisted', 'private', 'direct')),
+            idempotency_key TEXT NOT NULL UNIQUE,
+            state TEXT NOT NULL DEFAULT 'waiting'
+                CHECK (state IN ('waiting', 'held', 'sending', 'sent', 'failed', 'cancelled')),
+            send_after TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            sent_post_id TEXT
+        );
+        CREATE INDEX outbox_due ON outbox(state, send_after);
+        CREATE INDEX outbox_by_thread ON outbox(thread_id, created_at);
+
+        CREATE TABLE drafts (
+            thread_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            visibility TEXT NOT NULL DEFAULT 'public'
+                CHECK (visibility IN ('public', 'unlisted', 'private', 'direct')),
+            updated_at TEXT NOT NULL
+        );
+
+        CREATE TABLE thread_events (
+            id INTEGER PRIMARY KEY,
+            thread_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('cooloff_override', 'sent', 'undone', 'send_failed')),
+            detail TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX thread_events_by_thread ON thread_events(thread_id, at);
+        CREATE TRIGGER threads_ad_events AFTER DELETE ON threads BEGIN
+            DELETE FROM thread_events WHERE thread_id = old.id;
+        END;
+
+        CREATE TABLE account_settings (
+            account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+            signature_name TEXT,
+            cooloff_public_s INTEGER,
+            cooloff_direct_s INTEGER,
+            undo_s INTEGER,
+            business_hours TEXT
+        );
+
+        ALTER TABLE threads ADD COLUMN first_response_at TEXT;
+        """
+    )
+    # Threads answered before this version get their first-response time from the replies already stored.
+    db.execute(
+        """UPDATE threads SET first_response_at = (
+               SELECT min(o.created_at) FROM posts o
+               WHERE o.thread_id = threads.id AND o.direction = 'out'
+                 AND o.created_at > (SELECT min(i.created_at) FROM posts i
+                                     WHERE i.thread_id = threads.id AND i.direction = 'in'))"""
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1_initial,
     _v2_accounts_and_post_details,
     _v3_view_indexes,
+    _v4_outbox_drafts_and_settings,
 )
 LATEST_VERSION = len(MIGRATIONS)
