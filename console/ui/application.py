@@ -21,12 +21,14 @@ from console.domain import Account
 from console.services.accounts import AccountService
 from console.services.actions import InboxActions
 from console.services.connectors import Unserved, connectors_for
+from console.services.outbox import OutboxService
 from console.secrets import off_loop
 from console.services.writer import StoreWriter
 from console.store import Inbox
 from console.store.database import connect
 from console.sync import SyncEngine
 from console.ui.icons import app_icon
+from console.ui.composer_canned import CannedStore
 from console.ui.main_window import MainWindow
 from console.ui.tasks import owner_message
 
@@ -116,12 +118,22 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
     writer = StoreWriter(inbox)
     reader = open_reader(path)
     engine = SyncEngine(writer, connectors, interval=interval)
+    # The outbox sends through whichever connector the engine is running for the account (added ones included).
+    outbox = OutboxService(writer, engine.connector_for)
+    engine.outbox = outbox
     actions = InboxActions(writer)
     account_service = AccountService(writer)
     window = MainWindow(
-        reader, actions, settings=QSettings(), title_suffix=" — demo" if demo else "", accounts=account_service
+        reader,
+        actions,
+        settings=QSettings(),
+        title_suffix=" — demo" if demo else "",
+        accounts=account_service,
+        outbox=outbox,
+        canned=CannedStore(path.parent),  # canned_replies.json next to the inbox
     )
     window.set_accounts(accounts)
+    outbox.on_changes.append(window.apply_changes)
     engine.on_changes.append(window.apply_changes)
     engine.on_status.append(window.show_status)
     sync_account_changes(account_service, engine, window.show_message, seed=seed)
@@ -134,6 +146,12 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
     install_excepthook(window.show_message)
 
     async def session() -> None:
+        # Before any sending starts: replies cut off in their undo window are held for the owner, not sent.
+        try:
+            window.show_held(await outbox.recover())
+        except Exception as error:  # never keep the app from opening; the outbox stays as it was
+            log.exception("recovering the outbox failed")
+            window.show_message(owner_message(error))
         engine.start()
         window.show()
         await closed.wait()

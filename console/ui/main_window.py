@@ -24,6 +24,7 @@ from console.domain import Account, utc_now
 from console.services.actions import InboxActions
 from console.store import ChangeSet, Inbox, View, ViewKind
 from console.sync import NETWORK_NAMES, AccountStatus, SyncState
+from console.ui.composer import Composer
 from console.ui.icons import app_icon
 from console.ui.sidebar import Sidebar
 from console.ui.tasks import run_task
@@ -40,6 +41,9 @@ from console.ui.thread_view import ThreadView
 
 if TYPE_CHECKING:
     from console.services.accounts import AccountService
+    from console.services.outbox import OutboxService
+    from console.store.outbox import OutboxItem
+    from console.ui.composer_canned import CannedStore
     from console.ui.accounts_dialog import AccountsDialog
 
 REFRESH_DELAY_MS = 150
@@ -68,6 +72,8 @@ class MainWindow(QMainWindow):
         clock: Callable[[], datetime] = utc_now,
         title_suffix: str = "",
         accounts: AccountService | None = None,
+        outbox: OutboxService | None = None,
+        canned: CannedStore | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -105,12 +111,31 @@ class MainWindow(QMainWindow):
         self.accounts_action.setEnabled(accounts is not None)
         self.accounts_action.triggered.connect(self.show_accounts)
         self.menuBar().addMenu("&File").addAction(self.accounts_action)
+        if outbox is not None and canned is not None:
+            replies_menu = self.menuBar().addMenu("&Replies")
+            replies_menu.addAction("Held and failed replies…", self.show_outbox_attention)
+            replies_menu.addAction("Canned replies…", lambda: self.composer and self.composer.open_canned_dialog())
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.thread_list)
-        self.splitter.addWidget(self.thread_view)
+        self.composer: Composer | None = None
+        self._outbox = outbox
+        if outbox is not None and canned is not None:
+            self.composer = Composer(reader, outbox, canned, clock=clock)
+            self.composer.messageRequested.connect(self.show_message)
+            self.thread_view.threadShown.connect(self.composer.set_thread)
+            self.thread_view.postSelected.connect(self.composer.set_reply_target)
+            self.conversation = QSplitter(Qt.Orientation.Vertical)
+            self.conversation.setObjectName("conversationSplitter")
+            self.conversation.addWidget(self.thread_view)
+            self.conversation.addWidget(self.composer)
+            self.conversation.setStretchFactor(0, 3)
+            self.conversation.setStretchFactor(1, 1)
+            self.splitter.addWidget(self.conversation)
+        else:
+            self.splitter.addWidget(self.thread_view)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 4)
@@ -290,6 +315,9 @@ class MainWindow(QMainWindow):
             self._select_row(current_row if current_row >= 0 else 0)
         elif shown is not None and shown in changed:
             self.thread_view.show_thread(shown)
+        dialog = getattr(self, "attention_dialog", None)
+        if dialog is not None and dialog.isVisible():
+            dialog.reload()
 
     # -- owner actions ---------------------------------------------------------------------------------------------
 
@@ -331,6 +359,30 @@ class MainWindow(QMainWindow):
     def show_message(self, text: str) -> None:
         self.message_label.setText(text)
 
+    def show_held(self, items: list[OutboxItem]) -> None:
+        """After a restart: replies that were waiting in their undo window are held, never sent behind the owner's
+        back. Say so; each shows with Send and Undo in its conversation's composer and in the held-replies list."""
+        if not items:
+            return
+        count = len(items)
+        self.show_message(
+            f"{count} {'reply was' if count == 1 else 'replies were'} not sent before Tend closed and "
+            f"{'is' if count == 1 else 'are'} held for you: open Replies ▸ Held and failed replies to send or undo."
+        )
+        self.show_outbox_attention()
+
+    def show_outbox_attention(self) -> None:
+        """Every held or failed reply, each with Send/Retry and Undo."""
+        if self._outbox is None or self.composer is None:
+            return
+        from console.ui.composer_attention import AttentionDialog
+
+        dialog = getattr(self, "attention_dialog", None)
+        if dialog is None:
+            dialog = self.attention_dialog = AttentionDialog(self._reader, self.composer, clock=self._clock, parent=self)
+        dialog.reload()
+        dialog.show()
+
     # -- settings --------------------------------------------------------------------------------------------------
 
     def _restore_settings(self) -> None:
@@ -362,6 +414,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
+        if self.composer is not None:
+            self.composer.shutdown()
         for timer in (self._age_timer, self._refresh_timer, self._search_timer):
             timer.stop()  # nothing to refresh once closed (and the reader may be closing too)
         event.accept()

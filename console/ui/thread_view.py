@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from console.domain import influence_breakdown, utc_now
 from console.store import PostRow, ThreadRow
+from console.store.outbox import is_pending_post
 from console.store.queries import get_thread, thread_posts
 from console.ui.formatting import compact_number, count_of, local_time
 from console.ui.icons import network_icon
@@ -35,11 +36,14 @@ PostIdRole = Qt.ItemDataRole.UserRole + 2
 UrlRole = Qt.ItemDataRole.UserRole + 3
 
 _OUR_REPLY = QColor("#eef5f0")
+_PENDING = QColor("#888888")
 
 
 def post_label(post: PostRow) -> str:
     who = "You" if post.direction == "out" else (post.author_name or post.author_handle)
     notes = []
+    if is_pending_post(post.id):
+        notes.append("not sent yet (see the composer below to undo)")
     if post.visibility == "direct":
         notes.append("direct message")
     if post.edited_at:
@@ -69,6 +73,8 @@ class ThreadView(QWidget):
     doneRequested = Signal(str)
     reopenRequested = Signal(str)
     snoozeRequested = Signal(str, object)  # thread id, datetime to come back
+    threadShown = Signal(object)  # thread id or None, after every (re)display: the composer follows it
+    postSelected = Signal(object)  # post id or None
 
     def __init__(
         self,
@@ -108,6 +114,9 @@ class ThreadView(QWidget):
         self.tree.setItemDelegateForColumn(COL_POST, WrappingDelegate(self.tree, COL_POST))
         self.tree.itemActivated.connect(self._item_activated)
         self.tree.itemClicked.connect(self._item_clicked)
+        self.tree.currentItemChanged.connect(
+            lambda item, _previous: self.postSelected.emit(item.data(COL_POST, PostIdRole) if item else None)
+        )
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.title, 1)
@@ -136,6 +145,7 @@ class ThreadView(QWidget):
         if self._thread is None:
             self.title.setText("Select a conversation")
             self._set_enabled(False)
+            self.threadShown.emit(None)
             return
         self._set_enabled(True)
         posts = thread_posts(self._db, self._thread.id)
@@ -144,6 +154,7 @@ class ThreadView(QWidget):
         if selected:
             self.select_post(selected)
         self.tree.verticalScrollBar().setValue(scroll)
+        self.threadShown.emit(self._thread.id)
 
     def _fill(self, posts: list[PostRow]) -> None:
         items: dict[str, QTreeWidgetItem] = {}
@@ -181,6 +192,8 @@ class ThreadView(QWidget):
         if post.direction == "out":
             for column in range(len(POST_COLUMNS)):
                 item.setBackground(column, QBrush(_OUR_REPLY))
+                if is_pending_post(post.id):
+                    item.setForeground(column, QBrush(_PENDING))
         return item
 
     def _update_title(self, posts: list[PostRow]) -> None:
