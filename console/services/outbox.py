@@ -92,8 +92,11 @@ class OutboxService:
         """Held and failed replies: each waits for the owner."""
         return await self._writer.call(store.items_in_states, OutboxState.HELD, OutboxState.FAILED)
 
-    async def save_draft(self, thread_id: str, account_id: str, text: str, visibility: Visibility) -> None:
-        await self._writer.call(store.save_draft, thread_id, account_id, text, visibility, now=self._clock())
+    async def save_draft(
+        self, thread_id: str, account_id: str, text: str, visibility: Visibility, *, held_since: datetime | None = None
+    ) -> None:
+        await self._writer.call(store.save_draft, thread_id, account_id, text, visibility, now=self._clock(),
+                                held_since=held_since)
 
     async def load_draft(self, thread_id: str) -> StoredDraft | None:
         return await self._writer.call(store.load_draft, thread_id)

@@ -96,6 +96,7 @@ class StoredDraft:
     text: str
     visibility: Visibility
     updated_at: str
+    held_since: str | None = None  # when a heated draft's cool-off hold began (ISO, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,28 +407,33 @@ def load_post(inbox: Inbox, post_id: str) -> Post:
 
 
 def save_draft(
-    inbox: Inbox, thread_id: str, account_id: str, text: str, visibility: Visibility, *, now: datetime
+    inbox: Inbox, thread_id: str, account_id: str, text: str, visibility: Visibility, *, now: datetime,
+    held_since: datetime | None = None,
 ) -> None:
-    """Keep what the owner has typed (an empty draft is removed)."""
+    """Keep what the owner has typed (an empty draft is removed), with when its cool-off hold began, if held."""
     with inbox.transaction() as db:
         if not text.strip():
             db.execute("DELETE FROM drafts WHERE thread_id = ?", (thread_id,))
             return
         db.execute(
-            """INSERT INTO drafts (thread_id, account_id, text, visibility, updated_at) VALUES (?, ?, ?, ?, ?)
+            """INSERT INTO drafts (thread_id, account_id, text, visibility, updated_at, held_since)
+               VALUES (?, ?, ?, ?, ?, ?)
                ON CONFLICT(thread_id) DO UPDATE SET text = excluded.text, visibility = excluded.visibility,
-                   updated_at = excluded.updated_at, account_id = excluded.account_id""",
-            (thread_id, account_id, text, str(visibility), iso_utc(now)),
+                   updated_at = excluded.updated_at, account_id = excluded.account_id,
+                   held_since = excluded.held_since""",
+            (thread_id, account_id, text, str(visibility), iso_utc(now),
+             iso_utc(held_since) if held_since is not None else None),
         )
 
 
 def load_draft(inbox: Inbox, thread_id: str) -> StoredDraft | None:
     row = inbox.db.execute(
-        "SELECT thread_id, account_id, text, visibility, updated_at FROM drafts WHERE thread_id = ?", (thread_id,)
+        "SELECT thread_id, account_id, text, visibility, updated_at, held_since FROM drafts WHERE thread_id = ?",
+        (thread_id,),
     ).fetchone()
     if row is None:
         return None
-    return StoredDraft(row[0], row[1], row[2], Visibility(row[3]), row[4])
+    return StoredDraft(row[0], row[1], row[2], Visibility(row[3]), row[4], row[5])
 
 
 def delete_draft(inbox: Inbox, thread_id: str) -> None:

@@ -248,10 +248,16 @@ def _v4_outbox_drafts_and_settings(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v5_draft_cooloff(db: sqlite_utils.Database) -> None:
+    """A heated draft's cool-off hold survives a restart: when the hold began, kept with the draft."""
+    db.execute("ALTER TABLE drafts ADD COLUMN held_since TEXT")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1_initial,
     _v2_accounts_and_post_details,
     _v3_view_indexes,
     _v4_outbox_drafts_and_settings,
+    _v5_draft_cooloff,
 )
 LATEST_VERSION = len(MIGRATIONS)

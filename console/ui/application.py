@@ -27,6 +27,7 @@ from console.services.writer import StoreWriter
 from console.store import Inbox
 from console.store.database import connect
 from console.sync import SyncEngine
+from console.ui.gc_guard import MainThreadGarbageCollector
 from console.ui.icons import app_icon
 from console.ui.composer_canned import CannedStore
 from console.ui.main_window import MainWindow
@@ -110,6 +111,7 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
     app.setOrganizationName("Tend")
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)  # shutdown is ours: stop sync, finish writes, then leave
+    collector = MainThreadGarbageCollector(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 
@@ -161,6 +163,7 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
         loop.run_until_complete(session())
     finally:
         signals.close()
+        collector.stop()
         writer.close()
         reader.close()
         log.info("Tend closed cleanly")

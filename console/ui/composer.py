@@ -41,6 +41,7 @@ from console.store.queries import get_thread, thread_posts
 from console.ui.composer_canned import CannedStore
 from console.ui.composer_editor import ComposerEdit
 from console.ui.composer_outbox import OutboxPanel, countdown
+from console.ui.reply_settings_dialog import ReplySettingsDialog, hours_of
 from console.ui.tasks import run_task
 
 TICK_MS = 1000
@@ -101,6 +102,7 @@ class Composer(QWidget):
         self.confirm: Callable[[str, str], bool] = self._ask
         self._business = ""
         self._advice = None
+        self._opening: datetime | None = None  # the next opening time, while the account's business is closed
 
         self.target_label = QLabel()
         self.target_label.setObjectName("composerTarget")
@@ -123,6 +125,7 @@ class Composer(QWidget):
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self)
         self.signature_action = menu.addAction("Signature…", self.ask_signature)
+        self.settings_action = menu.addAction("Reply settings…", self.open_reply_settings)
         menu.addAction("Find a canned reply…\tCtrl+K", self.open_palette)
         menu.addAction("Canned replies…", self.open_canned_dialog)
         self.menu_button.setMenu(menu)
@@ -161,6 +164,11 @@ class Composer(QWidget):
         self.send_anyway_button.setObjectName("sendAnyway")
         self.send_anyway_button.setVisible(False)
         self.send_anyway_button.clicked.connect(self.send_anyway)
+        self.send_now_button = QPushButton("Send now anyway")
+        self.send_now_button.setObjectName("sendNowAnyway")
+        self.send_now_button.setToolTip("Send after the undo window, without waiting for opening time")
+        self.send_now_button.setVisible(False)
+        self.send_now_button.clicked.connect(self.send_now)
         # The last reply sent stays undoable here even when its conversation leaves the list (it no longer
         # needs a reply, so the list moves on): Undo must not depend on finding the thread again.
         self.undo_bar = QWidget()
@@ -177,6 +185,7 @@ class Composer(QWidget):
         self.undo_bar.setVisible(False)
         self._last_item: OutboxItem | None = None
         self._last_who = ""
+        self._last_opening = ""
         self.outbox_panel = OutboxPanel(clock)
         self.outbox_panel.undoRequested.connect(self.undo)
         self.outbox_panel.retryRequested.connect(self.retry)
@@ -191,6 +200,7 @@ class Composer(QWidget):
         footer.addWidget(self.counter)
         footer.addStretch(1)
         footer.addWidget(self.send_anyway_button)
+        footer.addWidget(self.send_now_button)
         footer.addWidget(self.send_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 4)
@@ -258,6 +268,9 @@ class Composer(QWidget):
         self._loading = True
         (self.direct_button if direct else self.public_button).setChecked(True)
         self._loading = False
+        cool = self._cooloff()
+        if draft is not None and draft.held_since and cool is not None and cool.held_since is None:
+            cool.restore(parse_iso(draft.held_since))  # a restart is no shortcut around the cool-off
         self._set_text(draft.text if draft else "")
 
     def _reload_thread(self, choose_target: bool = False) -> None:
@@ -340,7 +353,9 @@ class Composer(QWidget):
         thread = self._thread
         if thread is None:
             return
-        run_task(self._outbox.save_draft(thread.id, thread.account_id, self.text(), self.visibility),
+        cool = self._cooloffs.get(thread.id)
+        run_task(self._outbox.save_draft(thread.id, thread.account_id, self.text(), self.visibility,
+                                         held_since=cool.held_since if cool is not None else None),
                  on_error=self.messageRequested.emit)
 
     def variables(self) -> dict[str, str]:
@@ -433,22 +448,58 @@ class Composer(QWidget):
         run_task(self._outbox.save_account_settings(self._settings), on_error=self.messageRequested.emit)
         self._evaluate()
 
+    def open_reply_settings(self) -> None:
+        """The selected thread's account: signature, cool-off, undo window and business hours."""
+        if self._thread is None:
+            return
+        dialog = ReplySettingsDialog(replace(self._settings, account_id=self._thread.account_id),
+                                     self._business or self._thread.account_id, parent=self)
+        dialog.saved.connect(self.apply_settings)
+        dialog.open()
+        self.settings_dialog = dialog
+
+    def apply_settings(self, settings: AccountSettings) -> None:
+        """Save an account's settings and use them at once (cool-off, signature, business hours)."""
+        run_task(self._outbox.save_account_settings(settings), on_error=self.messageRequested.emit)
+        if self._thread is not None and settings.account_id == self._thread.account_id:
+            self._settings = settings
+        self._evaluate()
+
     # -- the verdicts ----------------------------------------------------------------------------------------------
 
     def _cooloff(self) -> DraftCoolOff | None:
         if self._thread is None:
             return None
+        # The policy is read from the account's settings every time, so a change in Reply settings applies at once.
+        policy = CoolOffPolicy()
+        if self._settings.cooloff_public_s is not None or self._settings.cooloff_direct_s is not None:
+            policy = CoolOffPolicy(
+                timedelta(seconds=self._settings.cooloff_public_s) if self._settings.cooloff_public_s is not None
+                else policy.public_delay,
+                timedelta(seconds=self._settings.cooloff_direct_s) if self._settings.cooloff_direct_s is not None
+                else policy.direct_delay)
         cool = self._cooloffs.get(self._thread.id)
         if cool is None:
-            policy = CoolOffPolicy()
-            if self._settings.cooloff_public_s is not None or self._settings.cooloff_direct_s is not None:
-                policy = CoolOffPolicy(
-                    timedelta(seconds=self._settings.cooloff_public_s) if self._settings.cooloff_public_s is not None
-                    else policy.public_delay,
-                    timedelta(seconds=self._settings.cooloff_direct_s) if self._settings.cooloff_direct_s is not None
-                    else policy.direct_delay)
             cool = self._cooloffs[self._thread.id] = DraftCoolOff(policy, self._clock)
+        cool.policy = policy
         return cool
+
+    def _next_opening(self) -> datetime | None:
+        """When the account's business opens next, if it is closed now; ``None`` when open or without hours."""
+        hours = hours_of(self._settings) if self._thread is not None else None
+        if hours is None:
+            return None
+        now = self._clock()
+        opening = hours.next_opening(now)
+        return opening if opening is not None and opening > now else None
+
+    def _opening_text(self) -> str:
+        opening = self._opening
+        hours = hours_of(self._settings)
+        if opening is None or hours is None:
+            return ""
+        local = opening.astimezone(hours.tz)
+        return f"{local:%a} {local.hour}:{local.minute:02d}"
 
     def _evaluate(self, rejudge: bool = True) -> None:
         text = self.text()
@@ -498,11 +549,17 @@ class Composer(QWidget):
             reason = (f"This reply reads as heated; it can be sent in {countdown(self._cool_state.remaining.total_seconds())}"
                       " unless you rewrite it more calmly.")
             label = f"Send in {countdown(self._cool_state.remaining.total_seconds())}"
+        self._opening = self._next_opening()
+        if self._opening is not None and not self._cool_state.held:
+            label = f"Send at opening ({self._opening_text()})"
         self._block_reason = reason
         self.send_button.setText(label)
         self.send_button.setEnabled(not reason)
-        self.send_button.setToolTip(reason or ("Send (you can undo it for a few seconds)"))
+        self.send_button.setToolTip(reason or (
+            f"You are closed now: the reply waits until opening time ({self._opening_text()}), and you can undo it "
+            "until then" if self._opening is not None else "Send (you can undo it for a few seconds)"))
         self.send_anyway_button.setVisible(self._cool_state.held and not self._busy and bool(text.strip()))
+        self.send_now_button.setVisible(self._opening is not None and not reason)
 
     @property
     def block_reason(self) -> str:
@@ -521,7 +578,8 @@ class Composer(QWidget):
             self._last_item = None
             self.undo_bar.setVisible(False)
             return
-        self.undo_label.setText(f"Reply to {self._last_who} sending in {countdown(left)}")
+        when = f"waits for opening ({self._last_opening})" if self._last_opening else f"sending in {countdown(left)}"
+        self.undo_label.setText(f"Reply to {self._last_who} {when}")
         self.undo_bar.setVisible(True)
 
     def undo_last(self) -> None:
@@ -565,10 +623,20 @@ class Composer(QWidget):
         return answer == QMessageBox.StandardButton.Yes
 
     def send(self) -> None:
+        """Send (at the next opening time, when the business is closed now)."""
+        self._send(wait_for_opening=True)
+
+    def send_now(self) -> None:
+        """Send after the undo window even though the business is closed."""
+        self._send(wait_for_opening=False)
+
+    def _send(self, wait_for_opening: bool) -> None:
         self._evaluate()
         if self._block_reason or self._thread is None or self._target is None:
             return
         thread, target = self._thread, self._target
+        opening = self._opening if wait_for_opening else None
+        opening_text = self._opening_text() if opening is not None else ""
         text, visibility, used = self.final_text(), self.visibility, list(self._inserted)
         raw = self.text()
         self._draft_timer.stop()
@@ -579,7 +647,7 @@ class Composer(QWidget):
 
         async def queue() -> None:
             try:
-                item = await self._outbox.queue(target.id, text, visibility)
+                item = await self._outbox.queue(target.id, text, visibility, not_before=opening)
             except BaseException:
                 if self.thread_id == thread.id and not self.text():
                     self._set_text(raw)
@@ -592,9 +660,11 @@ class Composer(QWidget):
             if self.thread_id == thread.id:
                 self.refresh_outbox()
             seconds = max(0, int((parse_iso(item.send_after) - self._clock()).total_seconds()))
-            self.messageRequested.emit(f"Reply queued: it goes out in {seconds} s; Undo takes it back.")
+            when = f"at opening ({opening_text})" if opening_text else f"in {seconds} s"
+            self.messageRequested.emit(f"Reply queued: it goes out {when}; Undo takes it back.")
             self._last_item = item
             self._last_who = thread.author_name or thread.author_handle
+            self._last_opening = opening_text
             self._show_undo_bar()
             self.queued.emit(item)
 

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
             replies_menu = self.menuBar().addMenu("&Replies")
             replies_menu.addAction("Held and failed replies…", self.show_outbox_attention)
             replies_menu.addAction("Canned replies…", lambda: self.composer and self.composer.open_canned_dialog())
+            replies_menu.addAction("Reply settings…", lambda: self.composer and self.composer.open_reply_settings())
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")

@@ -215,6 +215,39 @@ def test_drafts_survive_reopening(inbox_path, inbox, clock):
         reopened.close()
 
 
+def test_a_draft_keeps_when_its_cooloff_hold_began(inbox_path, inbox, clock):
+    store.save_draft(inbox, "mastodon:t1", "mastodon:biz", "calm", Visibility.PUBLIC, now=clock())
+    assert store.load_draft(inbox, "mastodon:t1").held_since is None
+    store.save_draft(inbox, "mastodon:t1", "mastodon:biz", "HOT!!", Visibility.PUBLIC, now=clock(), held_since=clock())
+    inbox.close()
+    reopened = Inbox.open(inbox_path, clock)
+    try:
+        assert store.load_draft(reopened, "mastodon:t1").held_since == iso_utc(clock())
+    finally:
+        reopened.close()
+
+
+def test_migrating_a_v4_inbox_adds_drafts_held_since(inbox_path, helpers, monkeypatch):
+    from console.store import database
+
+    monkeypatch.setattr(database, "MIGRATIONS", schema.MIGRATIONS[:4])
+    monkeypatch.setattr(database, "LATEST_VERSION", 4)
+    old = database.open_database(inbox_path)
+    old.execute("INSERT INTO accounts (id, network, handle, server_url, created_at) VALUES (?, 'mastodon', ?, '', ?)",
+                (helpers.account.id, helpers.account.handle, helpers.at(0)))
+    old.execute("INSERT INTO drafts (thread_id, account_id, text, visibility, updated_at) VALUES (?, ?, ?, ?, ?)",
+                ("mastodon:t1", helpers.account.id, "kept", "public", helpers.at(0)))
+    old.close()
+    monkeypatch.undo()
+    upgraded = Inbox.open(inbox_path)
+    try:
+        assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == 5
+        draft = store.load_draft(upgraded, "mastodon:t1")
+        assert (draft.text, draft.held_since) == ("kept", None)
+    finally:
+        upgraded.close()
+
+
 def test_account_settings_round_trip_with_defaults(inbox, helpers):
     assert store.account_settings(inbox, helpers.account.id) == AccountSettings(helpers.account.id)
     settings = AccountSettings(helpers.account.id, "Sam", 600, 120, 30, {"mon": [["09:00", "17:00"]]})
@@ -276,7 +309,7 @@ def test_migrating_a_v3_inbox_to_v4_keeps_its_data_and_fills_first_response(inbo
 
     upgraded = Inbox.open(inbox_path)
     try:
-        assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == 4 == schema.LATEST_VERSION
+        assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST_VERSION >= 4
         assert {"outbox", "drafts", "thread_events", "account_settings"} <= set(upgraded.db.table_names())
         assert store.first_response_at(upgraded, "mastodon:t1") == helpers.at(4)
         assert [p.id for p in queries.thread_posts(upgraded.db, "mastodon:t1")] == ["mastodon:1", "mastodon:2"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -19,6 +20,7 @@ from console.services.writer import StoreWriter
 from console.store import Inbox
 from console.sync import SyncEngine
 from console.ui.application import open_reader
+from console.ui.gc_guard import MainThreadGarbageCollector
 from console.ui.main_window import MainWindow
 
 
@@ -31,6 +33,15 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_qt_thread(qapp) -> Iterator[None]:
+    """As the app does (console/ui/gc_guard.py): never let a worker thread free a Qt object."""
+    collector = MainThreadGarbageCollector(interval_ms=50)
+    yield
+    collector.stop()
+    gc.collect()
 
 
 @pytest.fixture

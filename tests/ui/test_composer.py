@@ -6,14 +6,14 @@ import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from console.connectors.demo import DemoNetwork
-from console.domain import Visibility
+from console.domain import Visibility, parse_iso
 from console.replies.canned import CannedLibrary, CannedReply
 from console.services.actions import InboxActions
 from console.services.outbox import OutboxService
@@ -469,3 +469,122 @@ def test_a_failed_send_shows_the_reason_and_retry_sends_it(app, qtbot, monkeypat
     qtbot.waitUntil(lambda: outbox_store.items_for_thread(app.reader, thread_id)[0].state is OutboxState.WAITING,
                     timeout=3000)
     assert [i.state for i in run(qtbot, app.outbox.send_due())] == [OutboxState.SENT]
+
+
+# -- reply settings, business hours, a cool-off across a restart -----------------------------------------------------
+
+
+def test_reply_settings_dialog_saves_and_the_composer_applies_them_at_once(app, qtbot) -> None:
+    thread_id = open_public_thread(app, qtbot)
+    composer = app.composer
+    type_reply(app, qtbot, HEATED)
+    assert composer.send_button.text() == "Send in 5:00"  # judged with the defaults first
+    composer.open_reply_settings()
+    dialog = composer.settings_dialog
+    assert (dialog.cooloff_public.value(), dialog.cooloff_direct.value(), dialog.undo_seconds.value()) == (5, 2, 20)
+    assert not dialog.hours_box.isChecked()
+    dialog.cooloff_public.setValue(1)
+    dialog.cooloff_direct.setValue(2)
+    dialog.accept()
+    assert dialog.isVisible() and dialog.error_label.isVisible()  # public shorter than DM is refused
+    dialog.signature.setText("  Sam ")
+    dialog.cooloff_public.setValue(3)
+    dialog.cooloff_direct.setValue(1)
+    dialog.undo_seconds.setValue(45)
+    dialog.accept()
+    assert not dialog.isVisible()
+    assert composer.send_button.text() == "Send in 3:00"  # the same heated draft, re-read at once
+    composer.switch_to_direct()
+    assert composer.send_button.text() == "Send in 1:00"
+    account = get_thread(app.reader.db, thread_id).account_id
+    qtbot.waitUntil(lambda: outbox_store.account_settings(app.reader, account).undo_s == 45, timeout=3000)
+    stored = outbox_store.account_settings(app.reader, account)
+    assert (stored.signature_name, stored.cooloff_public_s, stored.cooloff_direct_s, stored.business_hours) == (
+        "Sam", 180, 60, None)
+
+
+def _set_thursday_hours(app, qtbot) -> None:
+    """2026-11-25 10:00 UTC (the fake clock) is a Wednesday: open only Thursdays 9:00-17:00, so closed now."""
+    composer = app.composer
+    composer.open_reply_settings()
+    dialog = composer.settings_dialog
+    dialog.hours_box.setChecked(True)
+    dialog.zone.setText("UTC")
+    for day, (check, open_edit, close_edit) in enumerate(dialog.days):
+        check.setChecked(day == 3)
+    dialog.accept()
+    assert not dialog.isVisible()
+
+
+def test_outside_business_hours_send_waits_for_the_next_opening(app, qtbot) -> None:
+    thread_id = open_public_thread(app, qtbot)
+    composer = app.composer
+    _set_thursday_hours(app, qtbot)
+    account = get_thread(app.reader.db, thread_id).account_id
+    qtbot.waitUntil(lambda: outbox_store.account_settings(app.reader, account).business_hours is not None,
+                    timeout=3000)
+    assert outbox_store.account_settings(app.reader, account).business_hours["weekly"] == {
+        "thu": [["09:00", "17:00"]]}
+    type_reply(app, qtbot, CALM)
+    assert composer.send_button.text() == "Send at opening (Thu 9:00)"
+    assert composer.send_now_button.isVisible()
+    qtbot.mouseClick(composer.send_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(outbox_store.items_for_thread(app.reader, thread_id)) == 1, timeout=3000)
+    (item,) = outbox_store.items_for_thread(app.reader, thread_id)
+    assert parse_iso(item.send_after) == datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)  # the next opening
+    qtbot.waitUntil(composer.undo_bar.isVisible, timeout=3000)
+    assert "opening (Thu 9:00)" in composer.undo_label.text()
+    app.clock.advance(60)
+    composer.tick()
+    assert composer.undo_bar.isVisible()  # still undoable until the opening
+
+
+def test_outside_business_hours_send_now_anyway_uses_the_undo_window(app, qtbot) -> None:
+    thread_id = open_public_thread(app, qtbot)
+    composer = app.composer
+    _set_thursday_hours(app, qtbot)
+    type_reply(app, qtbot, CALM)
+    qtbot.mouseClick(composer.send_now_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(outbox_store.items_for_thread(app.reader, thread_id)) == 1, timeout=3000)
+    (item,) = outbox_store.items_for_thread(app.reader, thread_id)
+    assert parse_iso(item.send_after) == app.clock() + timedelta(seconds=20)
+    assert "sending in" in composer.undo_label.text()
+
+
+def test_a_heated_drafts_cooloff_survives_a_restart(app, qtbot) -> None:
+    thread_id = open_public_thread(app, qtbot)
+    type_reply(app, qtbot, HEATED)
+    assert app.composer.send_button.text() == "Send in 5:00"
+    qtbot.waitUntil(lambda: (outbox_store.load_draft(app.reader, thread_id) or None) is not None
+                    and outbox_store.load_draft(app.reader, thread_id).held_since is not None, timeout=3000)
+    app.clock.advance(120)
+    window = app.new_window(qtbot)
+    window.thread_list.setCurrentIndex(window.model.index(window.model.row_of(thread_id), 0))
+    qtbot.waitUntil(lambda: app.composer.thread_id == thread_id, timeout=2000)
+    assert app.composer.text() == HEATED
+    assert app.composer.send_button.text() == "Send in 3:00"
+
+
+def test_reply_settings_refuse_unusable_business_hours(qtbot) -> None:
+    from console.store.outbox import AccountSettings
+    from console.ui.reply_settings_dialog import ReplySettingsDialog, hours_of
+
+    dialog = ReplySettingsDialog(AccountSettings("mastodon:biz"))
+    qtbot.addWidget(dialog)
+    saved = []
+    dialog.saved.connect(saved.append)
+    dialog.hours_box.setChecked(True)
+    dialog.zone.setText("Mars/Olympus")
+    dialog.accept()
+    assert "time zone" in dialog.error_label.text() and not saved
+    dialog.zone.setText("Europe/London")
+    for check, _open, _close in dialog.days:
+        check.setChecked(False)
+    dialog.accept()
+    assert "at least one open day" in dialog.error_label.text() and not saved
+    dialog.days[0][0].setChecked(True)
+    dialog.accept()
+    (settings,) = saved
+    assert settings.business_hours == {"tz": "Europe/London", "weekly": {"mon": [["09:00", "17:00"]]}}
+    assert str(hours_of(settings).tz) == "Europe/London"
+    assert hours_of(AccountSettings("x", business_hours={"tz": "Nowhere/None"})) is None
