@@ -8,25 +8,19 @@ every test leaves with none.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mastodon_world import MastodonMock, MockServerProcess, Tend, start_mastodon_mock
+from mastodon_world import MastodonMock, MockServerProcess, Tend, running_mastodon_mock
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
 def mastodon_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServerProcess]:
-    if importlib.util.find_spec("mastodon_mock") is None:
-        pytest.skip("the mastodon-mock test server is not installed; `pip install -e '.[test]'` installs it")
-    server = start_mastodon_mock(tmp_path_factory.mktemp("mastodon-mock"))
-    try:
+    with running_mastodon_mock(tmp_path_factory.mktemp("mastodon-mock")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

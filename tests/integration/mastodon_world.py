@@ -107,6 +107,22 @@ def start_mastodon_mock(workdir: Path, attempts: int = 3) -> MockServerProcess:
     raise RuntimeError("mastodon-mock did not start:\n" + "\n".join(failures))
 
 
+@contextlib.contextmanager
+def running_mastodon_mock(workdir: Path) -> Iterator[MockServerProcess]:
+    """mastodon-mock for the length of a ``with`` block; skips the test when the package is not installed."""
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("mastodon_mock") is None:
+        pytest.skip("the mastodon-mock test server is not installed; `pip install -e '.[test]'` installs it")
+    server = start_mastodon_mock(workdir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def _wait_until_answering(server: MockServerProcess) -> bool:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:

@@ -13,7 +13,6 @@ from the server itself after the sync, never written into the test.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ from console.ui.thread_list_model import COL_RESHARES as LIST_COL_RESHARES
 from console.ui.thread_list_model import ThreadIdRole
 from console.ui.thread_view import COL_INFLUENCE, COL_LIKES, COL_POST, COL_REPLIES, COL_RESHARES, PostIdRole
 from tests.connectors.oauth_server import fresh_keyring  # noqa: F401
-from tests.integration.mastodon_world import MastodonMock, MockServerProcess, Person, Status, start_mastodon_mock
+from tests.integration.mastodon_world import MastodonMock, MockServerProcess, Person, Status, running_mastodon_mock
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fresh_keyring")]
 
@@ -55,13 +54,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fresh_keyring")]
 
 @pytest.fixture(scope="module")
 def mastodon_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServerProcess]:
-    if importlib.util.find_spec("mastodon_mock") is None:
-        pytest.skip("the mastodon-mock test server is not installed; `pip install -e '.[test]'` installs it")
-    server = start_mastodon_mock(tmp_path_factory.mktemp("mastodon-mock-gui"))
-    try:
+    with running_mastodon_mock(tmp_path_factory.mktemp("mastodon-mock-gui")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
