@@ -8,6 +8,7 @@ from console.domain.records import (
     Batch,
     Direction,
     Post,
+    Reshare,
     ThreadStatus,
     Visibility,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "Direction",
     "InfluenceBreakdown",
     "Post",
+    "Reshare",
     "ThreadStatus",
     "Visibility",
     "influence_breakdown",

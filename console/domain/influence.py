@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-FOLLOWERS_POINTS = 55.0
-RATIO_POINTS = 15.0
-ACTIVITY_POINTS = 10.0
-ENGAGEMENT_POINTS = 20.0
+FOLLOWERS_POINTS = 50.0
+RATIO_POINTS = 12.0
+ACTIVITY_POINTS = 8.0
+ENGAGEMENT_POINTS = 15.0
+AMPLIFICATION_POINTS = 15.0
 
 # Where each component saturates (the value that earns full points).
 FOLLOWERS_FULL = 1_000_000
@@ -20,6 +21,7 @@ RATIO_FULL = 1_000
 RATIO_AUDIENCE_FULL = 10_000  # the ratio counts fully only for audiences this large
 ACTIVITY_FULL = 10_000
 ENGAGEMENT_FULL = 1_000
+AMPLIFICATION_FULL = 1_000_000
 
 
 def _log_share(value: float, full: float) -> float:
@@ -37,10 +39,12 @@ class InfluenceBreakdown:
     ratio: float
     activity: float
     engagement: float
+    amplification: float = 0.0
 
     @property
     def score(self) -> int:
-        return max(0, min(100, round(self.followers + self.ratio + self.activity + self.engagement)))
+        total = self.followers + self.ratio + self.activity + self.engagement + self.amplification
+        return max(0, min(100, round(total)))
 
     def explain(self) -> str:
         """Owner-readable lines, largest contribution first."""
@@ -49,6 +53,7 @@ class InfluenceBreakdown:
             (self.ratio, "followers versus follows"),
             (self.activity, "how much they post"),
             (self.engagement, "reactions to their posts about you"),
+            (self.amplification, "audiences of those who reshared them"),
         ]
         parts.sort(key=lambda item: item[0], reverse=True)
         lines = [f"Influence {self.score} of 100"]
@@ -57,12 +62,14 @@ class InfluenceBreakdown:
 
 
 def influence_breakdown(
-    followers: int, following: int, posts: int, engagement: int
+    followers: int, following: int, posts: int, engagement: int, amplification: int = 0
 ) -> InfluenceBreakdown:
     """Score an author from what the network reports and what the inbox has seen their posts receive.
 
     ``engagement`` is the sum of reshares, quotes and likes on the author's posts stored in this inbox, that is,
-    their posts about the business.
+    their posts about the business. ``amplification`` is the de-duplicated follower count of the people who
+    reshared those posts: a customer with 300 followers whose complaint a 50,000-follower account reshared has, for
+    this business, a far bigger voice than their own audience says.
     """
     followers = max(0, followers)
     following = max(0, following)
@@ -74,4 +81,5 @@ def influence_breakdown(
         ratio=RATIO_POINTS * _log_share(max(0.0, ratio - 1.0), RATIO_FULL) * _log_share(followers, RATIO_AUDIENCE_FULL),
         activity=ACTIVITY_POINTS * _log_share(max(0, posts), ACTIVITY_FULL),
         engagement=ENGAGEMENT_POINTS * _log_share(max(0, engagement), ENGAGEMENT_FULL),
+        amplification=AMPLIFICATION_POINTS * _log_share(max(0, amplification), AMPLIFICATION_FULL),
     )

@@ -108,12 +108,27 @@ class Post:
 
 
 @dataclass(frozen=True, slots=True)
+class Reshare:
+    """Someone reshared (boosted, reposted, retweeted) a post, where the network says who.
+
+    Counts alone say how fast a post spreads; the resharers say how far: their followers are the audience it reached.
+    ``reshared_at`` is the network's time of the reshare, or when Tend first saw it if the network does not say.
+    The resharer's profile travels in the same ``Batch.authors``.
+    """
+
+    post_id: str
+    author_id: str
+    reshared_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
     """What one connector page delivers: stored in one transaction together with the cursor it ends at.
 
     ``cursor`` is ``None`` when this page must not move the stream's cursor (for example the middle pages of a
     newest-first walk, where only the last page knows where the next sync should start). ``deleted_post_ids`` are
     posts the network reports as deleted: they stay in the inbox, marked, so the owner keeps the history.
+    ``reshares`` name who reshared stored posts (their profiles are in ``authors``).
     """
 
     account_id: str
@@ -123,3 +138,4 @@ class Batch:
     cursor: str | None = None
     more: bool = field(default=False)
     deleted_post_ids: tuple[str, ...] = ()
+    reshares: tuple[Reshare, ...] = ()

@@ -2,7 +2,7 @@
 
 from console.store.errors import InboxCorrupt, InboxError, InboxTooNew, InboxUnavailable, NotATendInbox
 from console.store.inbox import ChangeSet, Inbox
-from console.store.queries import PostRow, ThreadRow, View, ViewKind
+from console.store.queries import Order, PostRow, ThreadRow, View, ViewKind
 
 __all__ = [
     "ChangeSet",
@@ -12,6 +12,7 @@ __all__ = [
     "InboxTooNew",
     "InboxUnavailable",
     "NotATendInbox",
+    "Order",
     "PostRow",
     "ThreadRow",
     "View",

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from console.domain import Account, Batch, Post, ThreadStatus, influence_breakdown, iso_utc, utc_now
+from console.domain import Account, Batch, Post, ThreadStatus, influence_breakdown, iso_utc, parse_iso, utc_now
+from console.domain.hours import BusinessHours
+from console.domain.priority import priority_key
 from console.store.database import open_database
 from console.store.errors import translate_sqlite_error
 
@@ -131,14 +133,52 @@ WHERE id IN (SELECT value FROM json_each(?))
 """
 
 _REFRESH_INFLUENCE_IF_CHANGED = """
-UPDATE authors SET influence = tend_influence(followers_count, following_count, posts_count, engagement)
+UPDATE authors SET influence = tend_influence(followers_count, following_count, posts_count, engagement,
+                                              amplification)
 WHERE id IN (SELECT value FROM json_each(?))
-  AND influence != tend_influence(followers_count, following_count, posts_count, engagement)
+  AND influence != tend_influence(followers_count, following_count, posts_count, engagement, amplification)
 """
 
 _REFRESH_INFLUENCE = """
-UPDATE authors SET influence = tend_influence(followers_count, following_count, posts_count, engagement)
+UPDATE authors SET influence = tend_influence(followers_count, following_count, posts_count, engagement,
+                                              amplification)
 WHERE id IN (SELECT value FROM json_each(?))
+"""
+
+# Who reshared what: the first sighting wins (a reshare happens once; a later page saying the same adds nothing).
+_INSERT_RESHARE = """
+INSERT INTO reshares (post_id, author_id, reshared_at, observed_at) VALUES (?, ?, ?, ?)
+ON CONFLICT(post_id, author_id) DO NOTHING
+"""
+
+# An author's amplification: the audiences of everyone who reshared their posts about the business, each person
+# once, themselves excluded. Recomputed only for the authors whose posts gained a named resharer.
+_REFRESH_AMPLIFICATION = """
+UPDATE authors SET amplification = coalesce((
+    SELECT sum(followers_count) FROM authors r WHERE r.id IN (
+        SELECT rs.author_id FROM posts p JOIN reshares rs ON rs.post_id = p.id
+        WHERE p.author_id = authors.id AND p.direction = 'in' AND rs.author_id != authors.id)), 0)
+WHERE id IN (SELECT DISTINCT p.author_id FROM posts p
+             WHERE p.id IN (SELECT value FROM json_each(?)) AND p.direction = 'in')
+RETURNING id
+"""
+
+# Threads waiting for a reply whose latest customer post is by one of these authors.
+_WAITING_ON = """
+SELECT t.id FROM posts p JOIN threads t ON t.last_in_post_id = p.id
+WHERE p.author_id IN (SELECT value FROM json_each(?)) AND p.direction = 'in' AND t.needs_reply = 1
+"""
+
+# Where a thread waiting for a reply ranks (console/domain/priority.py). Threads not waiting have no key.
+_REFRESH_PRIORITY = """
+UPDATE threads SET priority_key = CASE WHEN threads.needs_reply
+    THEN tend_priority(threads.account_id, threads.waiting_since, threads.heat, coalesce(a.influence, 0),
+                       coalesce(n.vip, 0), threads.escalating_since IS NOT NULL) END
+FROM (SELECT t.id AS thread_id, p.author_id AS author_id FROM threads t LEFT JOIN posts p ON p.id = t.last_in_post_id
+      WHERE t.id IN (SELECT value FROM json_each(?))) AS latest
+LEFT JOIN authors a ON a.id = latest.author_id
+LEFT JOIN author_notes n ON n.author_id = latest.author_id
+WHERE threads.id = latest.thread_id
 """
 
 
@@ -153,11 +193,23 @@ WHERE id IN (SELECT value FROM json_each(?)) AND first_response_at IS NULL
 """
 
 
-def refresh_threads(conn: sqlite3.Connection, thread_ids: frozenset[str] | set[str], now: str) -> None:
-    """Recompute the derived columns of these threads from their posts (inside the caller's transaction)."""
+def refresh_threads(
+    conn: sqlite3.Connection, thread_ids: frozenset[str] | set[str], now: str, *, rank: bool = True
+) -> None:
+    """Recompute the derived columns of these threads from their posts (inside the caller's transaction).
+
+    ``rank=False`` leaves the priority to the caller, who re-ranks once influence has been brought up to date.
+    """
     ids = json.dumps(sorted(thread_ids))
     conn.execute(_REFRESH_THREADS, {"ids": ids, "now": now})
     conn.execute(_RECORD_FIRST_RESPONSE, (ids,))
+    if rank:
+        conn.execute(_REFRESH_PRIORITY, (ids,))
+
+
+def refresh_priority(conn: sqlite3.Connection, thread_ids: frozenset[str] | set[str]) -> None:
+    """Re-rank these threads (their heat, their customer's influence or VIP flag, or business hours changed)."""
+    conn.execute(_REFRESH_PRIORITY, (json.dumps(sorted(thread_ids)),))
 
 
 def _attachments_json(post: Post) -> str:
@@ -168,8 +220,24 @@ def _attachments_json(post: Post) -> str:
     )
 
 
-def _influence_sql(followers: int, following: int, posts: int, engagement: int) -> int:
-    return influence_breakdown(followers, following, posts, engagement).score
+def _influence_sql(followers: int, following: int, posts: int, engagement: int, amplification: int) -> int:
+    return influence_breakdown(followers, following, posts, engagement, amplification).score
+
+
+def _load_business_hours(db: sqlite_utils.Database) -> dict[str, BusinessHours]:
+    """Each account's business hours; settings that cannot be read count as "no hours" (the settings dialog says
+    what is wrong with them, ranking must not fail over it)."""
+    hours = {}
+    try:
+        rows = db.execute("SELECT account_id, business_hours FROM account_settings WHERE business_hours IS NOT NULL")
+    except sqlite3.OperationalError:  # an inbox not yet migrated to v4
+        return {}
+    for account_id, text in rows.fetchall():
+        try:
+            hours[account_id] = BusinessHours.from_dict(json.loads(text))
+        except (ValueError, TypeError):
+            continue
+    return hours
 
 
 class Inbox:
@@ -179,7 +247,28 @@ class Inbox:
         self.db = db
         self.path = path
         self._clock = clock
-        db.conn.create_function("tend_influence", 4, _influence_sql, deterministic=True)
+        self._business_hours = _load_business_hours(db)
+        db.conn.create_function("tend_influence", 5, _influence_sql, deterministic=True)
+        db.conn.create_function("tend_priority", 6, self._priority_sql, deterministic=True)
+
+    def _priority_sql(
+        self, account_id: str, waiting_since: str | None, heat: int, influence: int, vip: int, escalating: int
+    ) -> float | None:
+        if not waiting_since:
+            return None
+        waiting = parse_iso(waiting_since)
+        hours = self._business_hours.get(account_id)
+        opening = hours.next_opening(waiting) if hours is not None else None
+        return priority_key(
+            waiting, heat=heat, influence=influence, vip=bool(vip), opening=opening, escalating=bool(escalating)
+        )
+
+    def reload_business_hours(self) -> None:
+        """Business hours changed: rank every waiting thread again (waiting counts from the opening)."""
+        self._business_hours = _load_business_hours(self.db)
+        with self._writing() as db:
+            ids = [r[0] for r in db.execute("SELECT id FROM threads WHERE needs_reply = 1").fetchall()]
+            refresh_priority(db.conn, set(ids))
 
     @classmethod
     def open(cls, path: Path | str, clock: Clock = utc_now) -> Inbox:
@@ -188,6 +277,10 @@ class Inbox:
 
     def close(self) -> None:
         self.db.close()
+
+    def clock(self) -> datetime:
+        """The inbox's notion of now (injected in tests, so spread and cool-offs run on a fake clock)."""
+        return self._clock()
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite_utils.Database]:
@@ -318,7 +411,11 @@ class Inbox:
         if not batch.posts:
             author_ids = json.dumps([a.id for a in batch.authors])
             conn.execute(_REFRESH_INFLUENCE, (author_ids,))
-            return deleted
+            amplified = self._write_reshares(conn, batch, now)
+            # Fresh profiles may have moved someone's influence: re-rank the threads waiting on them.
+            waiting = {row[0] for row in conn.execute(_WAITING_ON, (author_ids,)).fetchall()}
+            refresh_priority(conn, amplified | waiting)
+            return deleted | amplified | waiting
         post_ids = json.dumps([p.id for p in batch.posts])
         before = dict(conn.execute(_ENGAGEMENT_OF_POSTS, (post_ids,)).fetchall())
         conn.executemany(
@@ -331,7 +428,7 @@ class Inbox:
             ],
         )
         thread_ids = frozenset(p.thread_id for p in batch.posts)
-        refresh_threads(conn, thread_ids, now)
+        refresh_threads(conn, thread_ids, now, rank=False)
         after = conn.execute(_ENGAGEMENT_OF_POSTS, (post_ids,)).fetchall()
         deltas = {author: total - before.get(author, 0) for author, total in after}
         deltas = {author: delta for author, delta in deltas.items() if delta}
@@ -339,7 +436,26 @@ class Inbox:
             conn.execute(_ADD_ENGAGEMENT, (json.dumps(deltas),))
         author_ids = {p.author_id for p in batch.posts} | {a.id for a in batch.authors}
         conn.execute(_REFRESH_INFLUENCE_IF_CHANGED, (json.dumps(sorted(author_ids)),))
-        return thread_ids | deleted
+        touched = thread_ids | deleted | self._write_reshares(conn, batch, now)
+        refresh_priority(conn, touched)
+        return touched
+
+    @staticmethod
+    def _write_reshares(conn: sqlite3.Connection, batch: Batch, now: str) -> frozenset[str]:
+        """Record who reshared stored posts (a reshare of a post not in the inbox is not ours to keep) and refresh
+        the amplification and influence of the authors they amplified; returns the threads touched."""
+        if not batch.reshares:
+            return frozenset()
+        post_ids = json.dumps(sorted({r.post_id for r in batch.reshares}))
+        known = {row[0]: row[1] for row in conn.execute(
+            "SELECT id, thread_id FROM posts WHERE id IN (SELECT value FROM json_each(?))", (post_ids,)).fetchall()}
+        rows = [(r.post_id, r.author_id, r.reshared_at or now, now) for r in batch.reshares if r.post_id in known]
+        if not rows:
+            return frozenset()
+        conn.executemany(_INSERT_RESHARE, rows)
+        amplified = [row[0] for row in conn.execute(_REFRESH_AMPLIFICATION, (post_ids,)).fetchall()]
+        conn.execute(_REFRESH_INFLUENCE, (json.dumps(amplified),))
+        return frozenset(known[row[0]] for row in rows)
 
     @staticmethod
     def _mark_deleted(conn: sqlite3.Connection, post_ids: tuple[str, ...], now: str) -> frozenset[str]:

@@ -492,3 +492,4 @@ def save_account_settings(inbox: Inbox, settings: AccountSettings) -> None:
             (settings.account_id, settings.signature_name, settings.cooloff_public_s, settings.cooloff_direct_s,
              settings.undo_s, hours),
         )
+    inbox.reload_business_hours()

@@ -17,6 +17,14 @@ class ViewKind(StrEnum):
     DONE = "done"
     ACCOUNT = "account"
     ALL = "all"
+    ESCALATING = "escalating"
+
+
+class Order(StrEnum):
+    """How a list is sorted: by priority (the default for "Needs reply" and "Escalating") or latest activity first."""
+
+    PRIORITY = "priority"
+    LATEST = "latest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,12 @@ class ThreadRow:
     author_name: str
     author_influence: int
     author_followers: int
+    heat: int = 0
+    reach: int = 0
+    reshares_last_hour: int = 0
+    escalating_since: str | None = None
+    priority_key: float | None = None
+    author_vip: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +88,20 @@ class PostRow:
     attachments: str = "[]"
     edited_at: str | None = None
     deleted_at: str | None = None
+    author_amplification: int = 0
 
 
 _THREAD_COLUMNS = """
     t.id, t.account_id, t.network, t.status, t.needs_reply, t.last_activity_at, t.waiting_since, t.snooze_until,
     t.post_count, t.reshare_total, coalesce(p.text, ''), a.id, coalesce(a.handle, ''), coalesce(a.display_name, ''),
-    coalesce(a.influence, 0), coalesce(a.followers_count, 0)
+    coalesce(a.influence, 0), coalesce(a.followers_count, 0), t.heat, t.reach, t.reshares_last_hour,
+    t.escalating_since, t.priority_key, coalesce((SELECT vip FROM author_notes n WHERE n.author_id = a.id), 0)
+"""
+
+_FROM_THREADS = """
+    FROM threads t
+    LEFT JOIN posts p ON p.id = t.last_in_post_id
+    LEFT JOIN authors a ON a.id = p.author_id
 """
 
 _VIEW_WHERE = {
@@ -89,7 +111,41 @@ _VIEW_WHERE = {
     ViewKind.DONE: "t.status = 'done'",
     ViewKind.ACCOUNT: "t.account_id = :account_id",
     ViewKind.ALL: "1 = 1",
+    ViewKind.ESCALATING: "t.escalating_since IS NOT NULL AND t.status = 'open'",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class _Ordering:
+    """An ORDER BY and its keyset: rows after ``(a, b)`` of the previous page's last row."""
+
+    order_by: str
+    after: str
+    columns: tuple[str, str]
+
+
+_LATEST = _Ordering("t.last_activity_at DESC, t.id DESC", "(t.last_activity_at, t.id) < (:after_a, :after_b)",
+                    ("last_activity_at", "id"))
+_ORDERINGS = {
+    # Index-backed: threads_by_priority (status, needs_reply, priority_key, id).
+    ViewKind.NEEDS_REPLY: _Ordering("t.priority_key, t.id", "(t.priority_key, t.id) > (:after_a, :after_b)",
+                                    ("priority_key", "id")),
+    # Few rows (a partial index holds them): the hottest first.
+    ViewKind.ESCALATING: _Ordering("t.heat DESC, t.id DESC", "(t.heat, t.id) < (:after_a, :after_b)",
+                                   ("heat", "id")),
+}
+
+
+def _ordering(view: View, order: Order) -> _Ordering:
+    if order is Order.PRIORITY and not view.search.strip():
+        return _ORDERINGS.get(view.kind, _LATEST)
+    return _LATEST
+
+
+def keyset_of(row: ThreadRow, view: View, order: Order = Order.LATEST) -> tuple[object, object]:
+    """The keyset values of ``row`` under this view and order: pass as ``after`` to get the next page."""
+    first, second = _ordering(view, order).columns
+    return getattr(row, first), getattr(row, second)
 
 _SEARCH_WHERE = """t.id IN (
     SELECT thread_id FROM posts WHERE pk IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH :match)
@@ -114,35 +170,39 @@ def _view_clause(view: View, params: dict[str, object]) -> str | None:
 
 
 def list_threads(
-    db: sqlite_utils.Database, view: View, limit: int, after: tuple[str, str] | None = None
+    db: sqlite_utils.Database,
+    view: View,
+    limit: int,
+    after: tuple[object, object] | None = None,
+    order: Order = Order.LATEST,
 ) -> list[ThreadRow]:
-    """One page of a view, newest activity first; ``after`` is the (last_activity_at, id) of the previous page's
-    last row."""
+    """One page of a view. ``after`` is ``keyset_of`` the previous page's last row (for the default order, its
+    ``(last_activity_at, id)``). Priority order applies to "Needs reply" and "Escalating"; other views and searches
+    are always latest first."""
     params: dict[str, object] = {"limit": limit}
     where = _view_clause(view, params)
     if where is None:
         return []
+    ordering = _ordering(view, order)
     if after is not None:
-        where += " AND (t.last_activity_at, t.id) < (:after_at, :after_id)"
-        params["after_at"], params["after_id"] = after
+        where += f" AND {ordering.after}"
+        params["after_a"], params["after_b"] = after
     sql = f"""
         SELECT {_THREAD_COLUMNS}
-        FROM threads t
-        LEFT JOIN posts p ON p.id = t.last_in_post_id
-        LEFT JOIN authors a ON a.id = p.author_id
+        {_FROM_THREADS}
         WHERE {where}
-        ORDER BY t.last_activity_at DESC, t.id DESC
+        ORDER BY {ordering.order_by}
         LIMIT :limit"""
-    return [ThreadRow(*row[:4], bool(row[4]), *row[5:]) for row in db.execute(sql, params).fetchall()]
+    return [_thread_row(row) for row in db.execute(sql, params).fetchall()]
+
+
+def _thread_row(row: tuple[object, ...]) -> ThreadRow:
+    return ThreadRow(*row[:4], bool(row[4]), *row[5:21], bool(row[21]))  # type: ignore[arg-type]
 
 
 def get_thread(db: sqlite_utils.Database, thread_id: str) -> ThreadRow | None:
-    sql = f"""SELECT {_THREAD_COLUMNS} FROM threads t
-              LEFT JOIN posts p ON p.id = t.last_in_post_id
-              LEFT JOIN authors a ON a.id = p.author_id
-              WHERE t.id = ?"""
-    row = db.execute(sql, (thread_id,)).fetchone()
-    return ThreadRow(*row[:4], bool(row[4]), *row[5:]) if row else None
+    row = db.execute(f"SELECT {_THREAD_COLUMNS} {_FROM_THREADS} WHERE t.id = ?", (thread_id,)).fetchone()
+    return _thread_row(row) if row else None
 
 
 def thread_posts(db: sqlite_utils.Database, thread_id: str) -> list[PostRow]:
@@ -152,7 +212,7 @@ def thread_posts(db: sqlite_utils.Database, thread_id: str) -> list[PostRow]:
                p.quote_count, p.like_count, p.reply_count, p.visibility, p.direction, p.author_id,
                coalesce(a.handle, ''), coalesce(a.display_name, ''), coalesce(a.influence, 0),
                coalesce(a.followers_count, 0), coalesce(a.following_count, 0), coalesce(a.posts_count, 0),
-               coalesce(a.engagement, 0), p.attachments, p.edited_at, p.deleted_at
+               coalesce(a.engagement, 0), p.attachments, p.edited_at, p.deleted_at, coalesce(a.amplification, 0)
         FROM posts p LEFT JOIN authors a ON a.id = p.author_id
         WHERE p.thread_id = ?
         ORDER BY p.created_at, p.id"""
@@ -162,7 +222,7 @@ def thread_posts(db: sqlite_utils.Database, thread_id: str) -> list[PostRow]:
 def view_counts(db: sqlite_utils.Database) -> dict[ViewKind, int]:
     """Badge numbers for the sidebar, each an index-only count."""
     counts = {}
-    for kind in (ViewKind.NEEDS_REPLY, ViewKind.OPEN, ViewKind.SNOOZED, ViewKind.DONE):
+    for kind in (ViewKind.NEEDS_REPLY, ViewKind.ESCALATING, ViewKind.OPEN, ViewKind.SNOOZED, ViewKind.DONE):
         counts[kind] = db.execute(f"SELECT count(*) FROM threads t WHERE {_VIEW_WHERE[kind]}").fetchone()[0]
     return counts
 

@@ -10,6 +10,9 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from console.domain.priority import priority_key
+from console.domain.timeutil import parse_iso
+
 # 'TEND' in ASCII: marks a file as a Tend inbox so we never write to someone else's database.
 APPLICATION_ID = 0x54454E44
 
@@ -253,11 +256,68 @@ def _v5_draft_cooloff(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE drafts ADD COLUMN held_since TEXT")
 
 
+def _v6_spread_and_people(db: sqlite_utils.Database) -> None:
+    """Who is holding the match: resharers, each thread's reach, velocity, heat and priority, notes on people.
+
+    ``reshares`` names who reshared a stored post where the network says so; ``authors.amplification`` is the
+    de-duplicated audience of everyone who reshared an author's posts about the business (an influence component).
+    The thread columns are written by the escalation radar (``Inbox.update_spread``); ``priority_key`` is a moment in
+    seconds (earlier = more urgent) so "Needs reply" pages by priority through an index, and the order never needs
+    recomputing just because time passes. ``count_samples_by_time`` finds the threads that moved recently.
+    """
+    db.executescript(
+        """
+        CREATE TABLE reshares (
+            post_id TEXT NOT NULL,
+            author_id TEXT NOT NULL,
+            reshared_at TEXT NOT NULL,
+            observed_at TEXT NOT NULL,
+            PRIMARY KEY (post_id, author_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX reshares_by_author ON reshares(author_id);
+
+        CREATE TABLE author_notes (
+            author_id TEXT PRIMARY KEY,
+            note TEXT NOT NULL DEFAULT '',
+            vip INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        );
+
+        ALTER TABLE authors ADD COLUMN amplification INTEGER NOT NULL DEFAULT 0;
+
+        ALTER TABLE threads ADD COLUMN heat INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE threads ADD COLUMN reach INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE threads ADD COLUMN reshares_last_hour INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE threads ADD COLUMN reshares_last_day INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE threads ADD COLUMN spread_at TEXT;
+        ALTER TABLE threads ADD COLUMN escalating_since TEXT;
+        ALTER TABLE threads ADD COLUMN priority_key REAL;
+        CREATE INDEX threads_by_priority ON threads(status, needs_reply, priority_key, id);
+        CREATE INDEX threads_escalating ON threads(escalating_since) WHERE escalating_since IS NOT NULL;
+        CREATE INDEX count_samples_by_time ON count_samples(observed_at);
+        CREATE INDEX threads_hot ON threads(heat) WHERE heat > 0;
+        """
+    )
+
+    def backfill_priority(waiting_since: str | None, influence: int) -> float | None:
+        # Business hours are applied from the next refresh on; ranking by waiting time and influence meanwhile.
+        return priority_key(parse_iso(waiting_since), heat=0, influence=influence) if waiting_since else None
+
+    db.conn.create_function("tend_priority_v6", 2, backfill_priority, deterministic=True)
+    db.execute(
+        """UPDATE threads SET priority_key = tend_priority_v6(waiting_since, coalesce(
+               (SELECT a.influence FROM posts p JOIN authors a ON a.id = p.author_id WHERE p.id = threads.last_in_post_id),
+               0))
+           WHERE needs_reply = 1"""
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1_initial,
     _v2_accounts_and_post_details,
     _v3_view_indexes,
     _v4_outbox_drafts_and_settings,
     _v5_draft_cooloff,
+    _v6_spread_and_people,
 )
 LATEST_VERSION = len(MIGRATIONS)

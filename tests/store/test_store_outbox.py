@@ -241,7 +241,7 @@ def test_migrating_a_v4_inbox_adds_drafts_held_since(inbox_path, helpers, monkey
     monkeypatch.undo()
     upgraded = Inbox.open(inbox_path)
     try:
-        assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST_VERSION
         draft = store.load_draft(upgraded, "mastodon:t1")
         assert (draft.text, draft.held_since) == ("kept", None)
     finally:
