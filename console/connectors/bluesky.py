@@ -13,9 +13,13 @@ Streams and their cursors (kept verbatim by the store):
   cursor, because Bluesky dates a notification by when its post claims to be written, and a post indexed late can
   land just behind the cursor; notifications already handled in this session are skipped.
   Mentions, replies and quotes bring their whole thread (``getPostThread`` from the root); reposts and likes refresh
-  the counts of the post they are about (``getPosts``; a repost never becomes a post); follows bring the follower.
+  the counts of the post they are about (``getPosts``; a repost never becomes a post), and a repost names its
+  reposter (a ``Reshare`` at the notification's ``indexedAt``); follows bring the follower.
   Every author comes with follower figures (``getProfiles``). After the pass ``updateSeen`` marks them read.
 - ``chat``: see ``bluesky_chat``.
+
+Reposts of customers' posts notify the customer, not the business: ``refresh_thread`` asks ``getRepostedBy`` who
+reposted the thread's reposted posts (bounded: see ``resharers``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequ
 from datetime import datetime, timedelta
 from typing import Any
 
+from console.connectors import resharers
 from console.connectors.base import OutgoingReply
 from console.connectors.bluesky_chat import CHAT, Chat
 from console.connectors.bluesky_parse import (
@@ -38,6 +43,7 @@ from console.connectors.bluesky_session import SaveToken, Session, client_for, x
 from console.connectors.bluesky_xrpc import Xrpc, decode
 from console.connectors.errors import ConnectorError
 from console.connectors.http import HttpClient
+from console.connectors.resharers import ResharerReads
 from console.domain import Account, Author, Batch, Post, Visibility, iso_utc, utc_now
 
 log = logging.getLogger(__name__)
@@ -91,6 +97,7 @@ class BlueskyConnector:
         self._page_size = page_size
         self._handled: set[str] = set()  # notification uris stored during this session
         self._threads_read: set[str] = set()  # root uris whose whole thread was read during this session
+        self._resharer_reads = ResharerReads()
 
     @property
     def chat_unavailable(self) -> str:
@@ -159,6 +166,8 @@ class BlueskyConnector:
                     counted.setdefault(note.reason_subject, None)  # the business's quoted post: its quote count
             elif note.reason in ("repost", "like") and note.reason_subject:
                 counted.setdefault(note.reason_subject, None)
+                if note.reason == "repost":
+                    page.add_reshare(note.reason_subject, note.author, note.indexed_at)
         for root, notified in threads.items():
             await self._add_thread(page, root, notified)
         await self._add_counted(page, [uri for uri in counted if not page.has_post(uri)])
@@ -241,11 +250,18 @@ class BlueskyConnector:
     # -- threads and people ----------------------------------------------------------------------------------------
 
     async def refresh_thread(self, root_id: str, known_post_ids: Collection[str] = ()) -> Batch:
-        """The thread read again (fresh counts, new replies), and its known posts that are gone as deletions."""
+        """The thread read again (fresh counts, new replies, who reposted), and its known posts that are gone as
+        deletions."""
+        page = await self._thread_page(root_id, known_post_ids)
+        await self._add_resharers(page)
+        await self._add_profiles(page)
+        return page.batch("threads")
+
+    async def _thread_page(self, root_id: str, known_post_ids: Collection[str]) -> PageBuilder:
         page = self._new_page()
         root = native(root_id)
         if root.startswith(CHAT_PREFIX) or not AT_URI.fullmatch(root):
-            return page.batch("threads")
+            return page
         await self._add_thread(page, root, root)
         missing = [u for u in map(native, known_post_ids) if AT_URI.fullmatch(u) and not page.has_post(u)
                    and post_id(u) not in page.deleted]
@@ -258,11 +274,36 @@ class BlueskyConnector:
                     page.add_post(found[uri], thread_root=root)  # cut off from the thread, not deleted
                 else:
                     page.add_deleted(uri)
-        await self._add_profiles(page)
-        return page.batch("threads")
+        return page
+
+    async def _add_resharers(self, page: PageBuilder) -> None:
+        """Who reposted the page's reposted posts. ``getRepostedBy`` does not say when, so ``reshared_at`` is this
+        reading's time (the store keeps a notification's exact time when one came first). Its cursor is opaque and
+        a short page is not the end (the AppView drops hidden accounts after paging), so only the cursor ends it."""
+        due = self._resharer_reads.due(page.posts.values())
+        for post in due:
+            uri, cursor = native(post.id), None
+            for _ in range(resharers.MAX_PAGES):
+                params: dict[str, Any] = {"uri": uri, "limit": resharers.PAGE_SIZE}
+                if cursor:
+                    params["cursor"] = cursor
+                response = await self._xrpc.call("GET", "app.bsky.feed.getRepostedBy", params=params,
+                                                 accept=(400, 404))
+                if response.status_code >= 400:
+                    name, _message = xrpc_error(response)
+                    if response.status_code == 404 or name == "NotFound":
+                        break  # deleted since the thread was read: nobody to name
+                    raise self._xrpc.error(response, "app.bsky.feed.getRepostedBy")
+                body = decode(response)
+                page.add_resharers(uri, list_field(body, "repostedBy", "getRepostedBy"), page.scope.observed_at)
+                following = body.get("cursor")
+                if not isinstance(following, str) or not following or following == cursor:
+                    break
+                cursor = following
+        self._resharer_reads.remember(due)
 
     async def fetch_thread(self, root_id: str) -> list[Post]:
-        return list((await self.refresh_thread(root_id)).posts)
+        return list((await self._thread_page(root_id, ())).posts.values())
 
     async def fetch_authors(self, author_ids: Sequence[str]) -> list[Author]:
         dids = list(dict.fromkeys(d for d in (native(i) if i.startswith("bluesky:") else i for i in author_ids)

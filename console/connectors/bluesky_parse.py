@@ -18,7 +18,7 @@ from console.connectors.errors import BadResponse
 from console.connectors.mastodon_text import cap_text, neutralise
 from console.domain import Attachment, Author, Batch, Direction, Post, Visibility, iso_utc, parse_iso
 from console.connectors.payload import PayloadReader
-from console.domain.records import make_id
+from console.domain.records import Reshare, make_id
 
 log = logging.getLogger(__name__)
 
@@ -361,6 +361,7 @@ class PageBuilder:
         self.authors: dict[str, Author] = {}
         self.deleted: dict[str, None] = {}
         self.threads_read: set[str] = set()  # root uris whose whole thread this page already holds
+        self.reshares: dict[tuple[str, str], Reshare] = {}
 
     def add_post(self, view: Json, *, thread_root: str | None = None) -> Post | None:
         """Add a post view; a malformed one is skipped (logged) so one bad post never blocks the whole inbox."""
@@ -377,6 +378,23 @@ class PageBuilder:
         author = parse_author(profile, self.scope, full=full)
         if full or author.id not in self.authors:
             self.authors[author.id] = author
+
+    def add_reshare(self, uri: str, profile: Any, reshared_at: str) -> None:
+        """``profile`` reposted the post at ``uri``; the profile comes along (its audience is how far the post went,
+        and the page's ``getProfiles`` fills in the figures). The first sighting in a page wins."""
+        self.add_author(profile, full=False)
+        did = did_of(profile, "profile")  # add_author has checked the profile
+        when = moment(reshared_at) or self.scope.observed_at
+        self.reshares.setdefault((post_id(uri), author_id(did)), Reshare(post_id(uri), author_id(did), when))
+
+    def add_resharers(self, uri: str, profiles: list[Any], reshared_at: str) -> None:
+        """A ``getRepostedBy`` list; an unreadable profile is skipped (logged), as an unreadable post is, so one
+        odd account never stops a thread from refreshing."""
+        for profile in profiles:
+            try:
+                self.add_reshare(uri, profile, reshared_at)
+            except BadResponse as error:
+                log.warning("skipping an unreadable Bluesky reposter: %s", error.detail)
 
     def add_deleted(self, uri: str) -> None:
         self.deleted.setdefault(post_id(uri), None)
@@ -396,7 +414,8 @@ class PageBuilder:
             cursor=cursor,
             more=more,
             deleted_post_ids=tuple(d for d in self.deleted if d not in self.posts),
+            reshares=tuple(self.reshares.values()),
         )
 
     def __bool__(self) -> bool:
-        return bool(self.posts or self.authors or self.deleted)
+        return bool(self.posts or self.authors or self.deleted or self.reshares)

@@ -6,6 +6,8 @@ whole app. The world lives in ``demo_world`` (a seeded, replayable simulation) a
 Cursor: ``{"epoch": "<iso>", "tick": n}``. The epoch is the world's "now" at the first sync and anchors everything:
 the backfill is the week before it, and live tick ``k`` happens at ``epoch + k * tick_seconds``. A fetch returns
 what changed in ticks ``(cursor.tick, current tick]``; a fresh process given a cursor replays the world up to it.
+Like a network that names resharers, each post comes with the ``Reshare`` records that became known in that range,
+and the resharers' profiles travel in the same page.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from console.connectors.base import OutgoingReply
 from console.connectors.demo_script import BUSINESS_HANDLE, BUSINESS_NAME, NETWORKS
 from console.connectors.demo_world import AuthorState, PostState, World
 from console.connectors.errors import BadResponse, ConnectorError
-from console.domain import Account, Author, Batch, Direction, Post, Visibility, iso_utc, parse_iso, utc_now
+from console.domain import Account, Author, Batch, Direction, Post, Reshare, Visibility, iso_utc, parse_iso, utc_now
 from console.domain.records import make_id
 
 STREAM = "activity"
@@ -116,6 +118,12 @@ class DemoNetwork:
         )
 
     @staticmethod
+    def reshare_records(post: PostState, after: int) -> list[Reshare]:
+        """Who reshared ``post``, as far as became known after tick ``after``."""
+        return [Reshare(post.id, author_id, iso_utc(when))
+                for author_id, (when, tick) in post.resharers.items() if tick > after]
+
+    @staticmethod
     def author_record(world: World, author: AuthorState) -> Author:
         return Author(
             id=author.id, network=author.network, handle=author.handle, display_name=author.display_name,
@@ -178,7 +186,8 @@ class DemoConnector:
         pages = [posts[i:i + PAGE_SIZE] for i in range(0, len(posts), PAGE_SIZE)] or [[]]
         for number, page in enumerate(pages):
             last = number == len(pages) - 1
-            page_authors = dict.fromkeys(p.author_id for p in page)
+            reshares = [r for p in page for r in DemoNetwork.reshare_records(p, after)]
+            page_authors = dict.fromkeys([*(p.author_id for p in page), *(r.author_id for r in reshares)])
             if last:
                 page_authors.update(dict.fromkeys(authors))
             yield Batch(
@@ -188,6 +197,7 @@ class DemoConnector:
                 authors=tuple(DemoNetwork.author_record(world, world.authors[a]) for a in page_authors),
                 cursor=new_cursor if last else None,
                 more=not last,
+                reshares=tuple(reshares),
             )
 
     def _changes(self, world: World, after: int) -> tuple[list[PostState], list[str]]:

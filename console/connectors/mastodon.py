@@ -5,12 +5,16 @@ Streams and their cursors (kept verbatim by the store):
 - ``notifications``: ``GET /api/v1/notifications``. Cursor: the id of the newest notification already stored (a
   Mastodon id string, e.g. ``"117020576916218297"`` or ``"42"``). Mentions and quotes bring their whole thread
   (``/api/v1/statuses/:id/context``); boosts and favourites refresh the counts of the business's post they are
-  about; follows bring the follower's profile; edits refresh the edited post when its thread involves the business.
+  about, and a boost also names its booster (a ``Reshare`` at the notification's time); follows bring the
+  follower's profile; edits refresh the edited post when its thread involves the business.
 - ``conversations``: ``GET /api/v1/conversations`` (direct messages). Cursor: the id of the newest conversation's
   last status already stored (the id Mastodon pages conversations by). Each conversation brings its whole thread.
 
 Both are walked page by page by ``mastodon_paging`` (first sync bounded to ``first_sync_days``, then forward from
 the cursor); each page is yielded, and so stored, before the next is asked for.
+
+Boosts of customers' posts notify the customer, not the business: ``refresh_thread`` asks
+``/api/v1/statuses/:id/reblogged_by`` who boosted the thread's boosted posts (bounded: see ``resharers``).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from console.connectors import resharers
 from console.connectors.base import OutgoingReply
 from console.connectors.errors import AuthExpired, ConnectorError, RateLimited, ServerError
 from console.connectors.http import HttpClient
@@ -34,6 +39,7 @@ from console.connectors.mastodon_parse import (
 )
 from console.connectors.mastodon_stream import UNAVAILABLE, follow_notifications, streaming_base
 from console.connectors.mastodon_text import mention_first, status_length
+from console.connectors.resharers import ResharerReads
 from console.domain import Account, Author, Batch, Direction, Post, Visibility, iso_utc, utc_now
 
 NOTIFICATIONS = "notifications"
@@ -94,6 +100,7 @@ class MastodonConnector:
         self._pager = LinkPager(self._http, f"{urlsplit(account.server_url).scheme}://{self.host}", clock,
                                 first_sync_days, page_size)
         self._deleted_by_stream: dict[str, None] = {}
+        self._resharer_reads = ResharerReads()
 
     # -- sync ------------------------------------------------------------------------------------------------------
 
@@ -143,6 +150,8 @@ class MastodonConnector:
                 await self._add_thread(page, note.status, only_if_involved=True)
             else:
                 await self._add_counted(page, note.status)
+                if note.type == "reblog" and note.account is not None:
+                    page.add_reshare(status_id(note.status), note.account, note.created_at)
         return page
 
     async def _conversations_page(self, conversations: list[Conversation]) -> PageBuilder:
@@ -204,12 +213,18 @@ class MastodonConnector:
     # -- threads and people ----------------------------------------------------------------------------------------
 
     async def refresh_thread(self, root_id: str, known_post_ids: Collection[str] = ()) -> Batch:
-        """The thread read again (fresh counts, edits) as a batch to store, for threads no notification touches.
+        """The thread read again (fresh counts, edits, who boosted it) as a batch to store, for threads no
+        notification touches.
 
         ``known_post_ids`` are the thread's posts the inbox already holds: any the server's context no longer shows
         is asked for by itself, and reported in ``deleted_post_ids`` when it is gone (or refreshed when it is only
         cut off from the thread, as a reply to a deleted post is).
         """
+        page = await self._thread_page(root_id, known_post_ids)
+        await self._add_resharers(page)
+        return page.batch("threads")
+
+    async def _thread_page(self, root_id: str, known_post_ids: Collection[str]) -> PageBuilder:
         native = self._native(root_id)
         page = await self._new_page()
         status = await self._get_or_none(f"/api/v1/statuses/{native}")
@@ -225,10 +240,21 @@ class MastodonConnector:
                 page.add_deleted([other])
             else:
                 page.add_status(unwrap_reblog(found), self._roots.get(other, native))
-        return page.batch("threads")
+        return page
+
+    async def _add_resharers(self, page: PageBuilder) -> None:
+        """Who boosted the page's boosted posts. Mastodon does not say when, so ``reshared_at`` is this reading's
+        time (the store keeps a notification's exact time when one came first)."""
+        due = self._resharer_reads.due(page.posts.values())
+        for post in due:
+            native = self._native(post.id)
+            accounts = await self._pager.newest(f"/api/v1/statuses/{native}/reblogged_by", {},
+                                                page_size=resharers.PAGE_SIZE, max_pages=resharers.MAX_PAGES)
+            page.add_resharers(native, accounts or [], page.scope.observed_at)
+        self._resharer_reads.remember(due)
 
     async def fetch_thread(self, root_id: str) -> list[Post]:
-        return list((await self.refresh_thread(root_id)).posts)
+        return list((await self._thread_page(root_id, ())).posts.values())
 
     async def fetch_authors(self, author_ids: Sequence[str]) -> list[Author]:
         natives = [n for n in (self._native(i, strict=False) for i in author_ids) if n]

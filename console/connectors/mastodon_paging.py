@@ -111,6 +111,27 @@ class LinkPager:
             visited.add(following)
             url, query = following, None
 
+    async def newest(self, path: str, params: dict[str, Any], *, page_size: int, max_pages: int) -> list[Any] | None:
+        """The items of at most ``max_pages`` newest-first pages of a list (following ``rel="next"``), for lists
+        read for a look rather than synced (who boosted a status): a busy post must not spend the rate budget.
+        ``None`` when the list is gone (404/410: the status was deleted or is no longer visible)."""
+        items: list[Any] = []
+        url: str = path
+        query: dict[str, Any] | None = {**params, "limit": page_size}
+        for _ in range(max_pages):
+            response = await self._http.request("GET", url, params=query, accept_status=(404, 410))
+            if response.status_code in (404, 410):
+                return None if url == path else items
+            page = decode_json(response)
+            if not isinstance(page, list):
+                raise BadResponse(UNREADABLE, detail=f"Mastodon {path}: expected a list, got {type(page).__name__}")
+            items += page
+            following = self._link(response, "next")
+            if len(page) < page_size or following is None:
+                break
+            url, query = following, None
+        return items
+
     def _link(self, response: httpx.Response, rel: str) -> str | None:
         """A pagination link, only if it stays on this server (a link elsewhere would carry the token there)."""
         url = response.links.get(rel, {}).get("url")

@@ -7,6 +7,7 @@ in a sync. Ids are per server (``mastodon:<host>/<native id>``) because Mastodon
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -14,8 +15,11 @@ from typing import Any
 
 from console.connectors.mastodon_text import cap_text, html_to_text, neutralise
 from console.domain import Attachment, Author, Batch, Direction, Post, Visibility, iso_utc, parse_iso
+from console.connectors.errors import BadResponse
 from console.connectors.payload import PayloadReader
-from console.domain.records import make_id
+from console.domain.records import Reshare, make_id
+
+log = logging.getLogger(__name__)
 
 NETWORK = "mastodon"
 UNREADABLE = "Mastodon sent a reply Tend could not understand — Tend will try again later"
@@ -298,10 +302,28 @@ class PageBuilder:
     deleted: dict[str, None] = field(default_factory=dict)
     covered: set[str] = field(default_factory=set)  # native ids of statuses already read, with fresh counts
     complete: set[str] = field(default_factory=set)  # native ids whose whole context is already in the page
+    reshares: dict[tuple[str, str], Reshare] = field(default_factory=dict)
 
-    def add_author(self, account: Any) -> None:
+    def add_author(self, account: Any) -> Author:
         author = parse_author(account, self.scope)
         self.authors[author.id] = author
+        return author
+
+    def add_reshare(self, status_native: str, account: Any, reshared_at: str) -> None:
+        """``account`` boosted the status; its profile comes along, because its audience is how far the post went.
+        The first sighting in a page wins: a notification's own time beats a later "seen by now" reading."""
+        author = self.add_author(account)
+        post_id = self.scope.post_id(status_native)
+        self.reshares.setdefault((post_id, author.id), Reshare(post_id, author.id, reshared_at))
+
+    def add_resharers(self, status_native: str, accounts: list[Any], reshared_at: str) -> None:
+        """A ``reblogged_by`` list. An unreadable account is skipped (logged), not fatal: one odd profile on a
+        remote server must not stop the whole thread from refreshing, every time, for good."""
+        for account in accounts:
+            try:
+                self.add_reshare(status_native, account, reshared_at)
+            except BadResponse as error:
+                log.warning("skipping an unreadable Mastodon booster: %s", error.detail)
 
     def add_status(self, status: Json, root_native: str) -> None:
         post = parse_status(status, self.scope, thread_id=self.scope.post_id(root_native))
@@ -321,4 +343,5 @@ class PageBuilder:
             cursor=cursor,
             more=more,
             deleted_post_ids=tuple(self.deleted),
+            reshares=tuple(self.reshares.values()),
         )

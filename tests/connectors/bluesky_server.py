@@ -261,6 +261,24 @@ class BlueskyTestServer:
             return error(400, "InvalidRequest", "Error: uris must not have more than 25 elements")
         return Response(200, {"posts": [self.world.posts[u].view() for u in uris if u in self.world.posts]})
 
+    def x_app_bsky_feed_getRepostedBy(self, seen: Seen) -> Response:
+        """Newest reposters first; the cursor is opaque to clients (here: how many were listed before)."""
+        viewer = self._viewer(seen)
+        if isinstance(viewer, Response):
+            return viewer
+        uri, limit = seen.param("uri") or "", int(seen.param("limit") or 50)
+        if not 1 <= limit <= 100:
+            return error(400, "InvalidRequest", "Error: limit must be between 1 and 100")
+        post = self.world.posts.get(uri)
+        everyone = post.reposted_by if post else []
+        start = int(seen.param("cursor") or 0)
+        body: dict[str, Any] = {"uri": uri, "repostedBy": [p.basic() for p in everyone[start:start + limit]]}
+        if post:
+            body["cid"] = post.cid
+        if start + limit < len(everyone):
+            body["cursor"] = str(start + limit)
+        return Response(200, body)
+
     def x_com_atproto_repo_createRecord(self, seen: Seen) -> Response:
         viewer = self._viewer(seen)
         if isinstance(viewer, Response):

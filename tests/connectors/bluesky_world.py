@@ -73,6 +73,7 @@ class StoredPost:
     likes: int = 0
     quotes: int = 0
     embed_view: dict[str, Any] | None = None
+    reposted_by: list[Person] = field(default_factory=list)  # newest first, as getRepostedBy lists them
 
     @property
     def root_uri(self) -> str:
@@ -222,12 +223,15 @@ class World:
         record = {"$type": "app.bsky.feed.like", "subject": post.ref(), "createdAt": when}
         self.notify("like", author, uri, record, subject=post.uri, at=when)
 
-    def repost(self, author: Person, post: StoredPost) -> None:
+    def repost(self, author: Person, post: StoredPost, *, notify: bool = True) -> None:
+        """``notify=False``: a repost of someone else's post, which notifies that author, not the business."""
         post.reposts += 1
+        post.reposted_by.insert(0, author)
         when = self.tick()
         uri = f"at://{author.did}/app.bsky.feed.repost/{self._rkey()}"
         record = {"$type": "app.bsky.feed.repost", "subject": post.ref(), "createdAt": when}
-        self.notify("repost", author, uri, record, subject=post.uri, at=when)
+        if notify:
+            self.notify("repost", author, uri, record, subject=post.uri, at=when)
 
     def quote(self, author: Person, quoted: StoredPost, text: str) -> StoredPost:
         quoted.quotes += 1

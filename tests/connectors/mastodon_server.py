@@ -12,8 +12,9 @@ Answers are chosen in this order for ``METHOD /path``:
 2. scripted answers (``respond`` / ``replay``): the last one repeats; a scripted query must match when given;
 3. timelines (``timeline``): a list of recorded items paged like Mastodon (``max_id``/``min_id``/``since_id``/
    ``limit``/``types[]``, Link headers with ``rel="next"`` and ``rel="prev"``);
-4. the status store (``publish``): ``GET /api/v1/statuses/:id`` and ``/context`` worked out from ``in_reply_to_id``;
-   a deleted or unknown status is a 404 exactly as Mastodon words it;
+4. the status store (``publish``): ``GET /api/v1/statuses/:id`` and ``/context`` worked out from ``in_reply_to_id``,
+   ``/reblogged_by`` empty unless served (``boosted_by``); a deleted or unknown status is a 404 exactly as Mastodon
+   words it;
 5. otherwise 404.
 """
 
@@ -185,6 +186,10 @@ class MastodonTestServer:
         for status in statuses:
             self.statuses[status["id"]] = status
 
+    def boosted_by(self, status_id: str, accounts: Iterable[dict[str, Any]]) -> None:
+        """Serve ``/api/v1/statuses/:id/reblogged_by`` as a Link-paged list of these accounts."""
+        self.timeline(f"/api/v1/statuses/{status_id}/reblogged_by", accounts)
+
     def delete(self, status_id: str) -> None:
         self.statuses.pop(status_id, None)
 
@@ -245,6 +250,8 @@ class MastodonTestServer:
             return Response(404, json=NOT_FOUND)
         if len(parts) == 1:
             return Response(json=status)
+        if parts[1:] == ["reblogged_by"]:
+            return Response(json=[])  # nobody this server knows of; ``boosted_by`` serves a list
         if parts[1:] != ["context"]:
             return Response(404, json=NOT_FOUND)
         ancestors = []

@@ -18,7 +18,8 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
 from console.connectors.base import Connector, OutgoingReply
 from console.connectors.demo import DemoConnector, DemoNetwork
 from console.connectors.errors import BadResponse
-from console.domain import Author, Batch, Direction, Post, Visibility, parse_iso
+from console.connectors.demo_world import NAMED_RESHARERS
+from console.domain import Author, Batch, Direction, Post, Reshare, Visibility, parse_iso
 from console.store.inbox import Inbox
 
 EPOCH = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
@@ -73,6 +74,10 @@ def posts_of(batches: list[Batch]) -> list[Post]:
 
 def authors_of(batches: list[Batch]) -> dict[str, Author]:
     return {author.id: author for batch in batches for author in batch.authors}
+
+
+def reshares_of(batches: list[Batch]) -> list[Reshare]:
+    return [reshare for batch in batches for reshare in batch.reshares]
 
 
 def is_business(author_id: str) -> bool:
@@ -274,6 +279,70 @@ async def test_a_complaint_snowballs_after_a_big_account_reshares_it() -> None:
     assert len({p.id for p in thread}) >= 4  # other customers pile on
 
 
+# -- who reshared ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_the_snowball_names_its_big_resharer_when_it_reshares_and_others_as_it_spreads() -> None:
+    session = Session()
+    rounds = await session.run(ticks=20)
+    world = session.network.world()
+    ball = world.snowball
+    complainer = world.posts[ball.post_id].author_id
+
+    named = [(number, r) for number, batches in enumerate(rounds) for r in reshares_of(batches)
+             if r.post_id == ball.post_id]
+    assert any(n < ball.start_tick for n, _ in named)  # a few small reshares in the backfill
+    big = [(n, r) for n, r in named if r.author_id == ball.resharer_id]
+    assert len(big) == 1
+    number, reshare = big[0]
+    assert number == ball.start_tick  # reported in the sync right after the big account reshared
+    assert reshare.reshared_at == next(p.created_at for p in posts_of(rounds[number])
+                                       if p.author_id == ball.resharer_id and p.parent_id == ball.post_id)
+    carried = authors_of(rounds[number])
+    assert carried[ball.resharer_id].followers_count > 50_000  # the resharer's reach travels with the name
+    later = [r.author_id for n, r in named if n > ball.start_tick]
+    assert len(later) >= 3
+    everyone = [r.author_id for _, r in named]
+    assert len(everyone) == len(set(everyone))  # each resharer once, however often the post changes
+    assert complainer not in everyone and not any(is_business(a) for a in everyone)
+    assert all(a.startswith(f"{ball.network}:demo-") for a in everyone)
+
+
+@pytest.mark.asyncio
+async def test_resharers_are_customers_named_with_their_posts_never_more_than_the_count() -> None:
+    rounds = await Session(seed=3).run(ticks=15)
+    named: dict[str, set[str]] = {}
+    for batch in (b for r in rounds for b in r):
+        posts = {p.id: p for p in batch.posts}
+        carried = {a.id: a for a in batch.authors}
+        for reshare in batch.reshares:
+            post = posts[reshare.post_id]  # a name arrives with its post's fresh counts
+            assert reshare.author_id in carried and reshare.author_id != post.author_id
+            assert not is_business(reshare.author_id) and post.visibility is not Visibility.DIRECT
+            assert post.created_at <= reshare.reshared_at <= post.observed_at
+            named.setdefault(post.id, set()).add(reshare.author_id)
+            assert len(named[post.id]) <= post.reshare_count
+    assert len(named) >= 20
+    snowball_id = max(named, key=lambda i: len(named[i]))
+    assert all(len(who) <= NAMED_RESHARERS for i, who in named.items() if i != snowball_id)
+
+
+@pytest.mark.asyncio
+async def test_naming_resharers_leaves_the_snowballs_timing_and_curve_alone() -> None:
+    """Pinned from the world as it was before it named anyone (seed 7): resharers draw from streams of their own."""
+    session = Session(seed=7)
+    rounds = await session.run(ticks=20)
+    ball = session.network.world().snowball
+    assert (ball.start_tick, ball.resharer_id, ball.ceiling) == (2, "bluesky:demo-chefanaruiz", 2416)
+    history = [next(p.reshare_count for p in posts_of(rounds[0]) if p.id == ball.post_id)]
+    for batches in rounds[1:]:
+        match = [p for p in posts_of(batches) if p.id == ball.post_id]
+        history.append(match[0].reshare_count if match else history[-1])
+    assert history == [3, 3, 36, 51, 70, 100, 136, 189, 257, 349, 486, 644, 780, 1019, 1231, 1414, 1585, 1835, 1985,
+                       1997, 2158]
+
+
 # -- restart --------------------------------------------------------------------------------------------------------
 
 
@@ -407,6 +476,14 @@ async def test_the_demo_fills_a_real_inbox(tmp_path) -> None:
             "SELECT reshare_count FROM count_samples WHERE post_id = ? ORDER BY observed_at", (snowball,)
         ).fetchall()]
         assert len(samples) >= 8 and samples == sorted(samples) and samples[-1] > 20 * samples[0]
+        # Who reshared it is stored too, and lifts the complainer's reach by the big account's audience.
+        ball = session.network.world().snowball
+        resharers = {row[0] for row in db.execute("SELECT author_id FROM reshares WHERE post_id = ?", (snowball,))}
+        assert ball.resharer_id in resharers and len(resharers) >= 4
+        big_audience = db.execute("SELECT followers_count FROM authors WHERE id = ?", (ball.resharer_id,)).fetchone()[0]
+        complainer = session.network.world().posts[snowball].author_id
+        amplification = db.execute("SELECT amplification FROM authors WHERE id = ?", (complainer,)).fetchone()[0]
+        assert amplification >= big_audience > 50_000
         stored = db.execute("SELECT cursor FROM sync_cursors WHERE account_id = 'demo-bluesky'").fetchone()[0]
         assert json.loads(stored)["tick"] == 12
 

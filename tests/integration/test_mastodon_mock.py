@@ -237,6 +237,9 @@ def test_connect_and_sync_fills_the_inbox_with_what_the_server_reports(shared_wo
     assert server.post_id(world.noise) not in posts
     assert not {server.post_id(b) for b in world.boosts} & set(posts), "a boost was stored as a post"
     assert posts[server.post_id(world.order_late)]["reshare_count"] == 2
+    # Who boosted what: the shop's answer from its reblog notification, customers' posts from reblogged_by.
+    reshares = {(r["post_id"], r["author_id"]) for r in rows(tend, "SELECT post_id, author_id FROM reshares")}
+    assert reshares == {(server.post_id(b["reblog"]), server.author_id(b["account"])) for b in world.boosts}
     assert sum(len(t) for t in expected.values()) == len(posts) == 10
     assert rows(tend, "SELECT count(*) AS n FROM sync_cursors")[0]["n"] >= 1
 
