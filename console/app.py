@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
     path = inbox_path(args)
+    if args.command == "export":  # read-only: never creates or migrates an inbox
+        from console.cli import run_export_command
+
+        return run_export_command(args, path)
     try:
         inbox = Inbox.open(path)
         if args.demo:

@@ -7,9 +7,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import TextIO
 
 from console import __version__
+from console.store.queries import ViewKind
+
+EXIT_OK = 0
+EXIT_FAILED = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync = subcommands.add_parser("sync", help="sync accounts without opening the window")
     sync.add_argument("--once", action="store_true", required=True, help="sync every account once and exit")
     _add_account_commands(subcommands)
+    _add_export_command(subcommands)
     return parser
 
 
@@ -87,6 +94,67 @@ def _add_account_commands(subcommands: argparse._SubParsersAction) -> None:
         "--delete-history", dest="keep_history", action="store_false",
         help="delete the account's conversations from the inbox",
     )
+
+
+def _add_export_command(subcommands: argparse._SubParsersAction) -> None:
+    export = subcommands.add_parser(
+        "export",
+        help="export conversations to a CSV or JSON file",
+        description="Export conversations, one row per post, to a spreadsheet (.csv) or for scripts (.json). "
+        "Reads the inbox only; safe to run while Tend is open.",
+    )
+    # SUPPRESS: when --db is not repeated here, the global one (before the command) must survive.
+    export.add_argument("--db", type=Path, metavar="PATH", default=argparse.SUPPRESS, help="the inbox file to read")
+    export.add_argument(
+        "--view",
+        choices=[kind.value for kind in ViewKind if kind is not ViewKind.ACCOUNT],
+        help="which conversations (default: all)",
+    )
+    export.add_argument("--account", metavar="ID", help="only this account's conversations")
+    export.add_argument("--search", metavar="TEXT", default="", help="only conversations matching this search")
+    export.add_argument("--thread", metavar="ID", help="export just this conversation")
+    export.add_argument(
+        "out", type=Path, metavar="OUT.csv|OUT.json", help="the file to write; its suffix picks the format"
+    )
+
+
+def run_export_command(
+    args: argparse.Namespace, inbox_path: Path, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """``tend export``: exit 0 with one line saying what was written, or 1 with one line on stderr saying why not.
+
+    ``console.app`` opens (and migrates) the inbox before dispatching here; the export reads through a connection of
+    its own, read-only, so it can never change the inbox.
+    """
+    from console.store import InboxError, View
+    from console.store.database import check_inbox_file, connect
+    from console.store.export import export_thread, export_view
+
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    if args.thread is not None and (args.view is not None or args.search or args.account is not None):
+        print("tend export: --thread exports one conversation; leave out --view, --account and --search.", file=err)
+        return EXIT_FAILED
+    try:
+        if check_inbox_file(inbox_path) == 0:
+            print(f"tend export: there is no inbox at {inbox_path}.", file=err)
+            return EXIT_FAILED
+        db = connect(inbox_path)
+        try:
+            db.execute("PRAGMA query_only = 1")
+            if args.thread is not None:
+                result = export_thread(db, args.thread, args.out)
+            else:
+                view = View(ViewKind(args.view or ViewKind.ALL), account_id=args.account, search=args.search)
+                result = export_view(db, view, args.out)
+        finally:
+            db.close()
+    except InboxError as error:  # ExportError included
+        print(f"tend export: {error}", file=err)
+        return EXIT_FAILED
+    noun = "post" if result.posts == 1 else "posts"
+    conversations = "conversation" if result.threads == 1 else "conversations"
+    print(f"Exported {result.posts:,} {noun} from {result.threads:,} {conversations} to {result.path}", file=out)
+    return EXIT_OK
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -22,6 +22,8 @@ from console.services.accounts import AccountService
 from console.services.actions import InboxActions
 from console.services.connectors import Unserved, connectors_for
 from console.services.outbox import OutboxService
+from console.services.people import PeopleService
+from console.services.radar import RadarService
 from console.secrets import off_loop
 from console.services.writer import StoreWriter
 from console.store import Inbox
@@ -133,10 +135,16 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
         accounts=account_service,
         outbox=outbox,
         canned=CannedStore(path.parent),  # canned_replies.json next to the inbox
+        people=PeopleService(writer),
     )
     window.set_accounts(accounts)
+    radar = RadarService(writer, threshold=window.escalation_threshold)
+    radar.on_changes.append(window.apply_changes)
+    radar.on_escalation.append(window.notify_escalation)
+    window.thresholdChanged.connect(lambda value: setattr(radar, "threshold", value))
     outbox.on_changes.append(window.apply_changes)
     engine.on_changes.append(window.apply_changes)
+    engine.on_changes.append(radar.nudge)
     engine.on_status.append(window.show_status)
     sync_account_changes(account_service, engine, window.show_message, seed=seed)
     for item in unserved:
@@ -155,8 +163,10 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
             log.exception("recovering the outbox failed")
             window.show_message(owner_message(error))
         engine.start()
+        radar.start()
         window.show()
         await closed.wait()
+        await radar.stop()
         await engine.stop()
 
     try:

@@ -6,30 +6,43 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QSplitter,
     QToolBar,
     QTreeView,
+    QVBoxLayout,
     QWidget,
 )
 
 from console.domain import Account, utc_now
 from console.services.actions import InboxActions
-from console.store import ChangeSet, Inbox, View, ViewKind
+from console.domain.spread import DEFAULT_THRESHOLD
+from console.store import ChangeSet, Inbox, Order, View, ViewKind
+from console.store.spread import Escalation
 from console.sync import NETWORK_NAMES, AccountStatus, SyncState
+from console.store.queries import get_thread
+from console.store.stats import daily_activity, thread_reshare_series
+from console.ui.charts import InboxActivityChart, ThreadReshareChart
+from console.ui.charts_dialog import ChartDialog
 from console.ui.composer import Composer
+from console.ui import export_actions
+from console.ui.escalation_notice import DesktopNotifier, EscalationBanner
 from console.ui.icons import app_icon
 from console.ui.sidebar import Sidebar
 from console.ui.tasks import run_task
 from console.ui.thread_list_model import (
     COL_AUTHOR,
+    COL_HEAT,
     COL_INFLUENCE,
     COL_RESHARES,
     COL_STATUS,
@@ -42,6 +55,8 @@ from console.ui.thread_view import ThreadView
 if TYPE_CHECKING:
     from console.services.accounts import AccountService
     from console.services.outbox import OutboxService
+    from console.services.people import PeopleService
+    from console.ui.author_panel import AuthorPanel
     from console.store.outbox import OutboxItem
     from console.ui.composer_canned import CannedStore
     from console.ui.accounts_dialog import AccountsDialog
@@ -49,7 +64,9 @@ if TYPE_CHECKING:
 REFRESH_DELAY_MS = 150
 SEARCH_DELAY_MS = 250
 AGE_TICK_MS = 30_000
-COLUMN_WIDTHS = {COL_AUTHOR: 170, COL_INFLUENCE: 70, COL_RESHARES: 70, COL_WAITING: 70, COL_STATUS: 64}
+COLUMN_WIDTHS = {COL_AUTHOR: 170, COL_INFLUENCE: 70, COL_RESHARES: 70, COL_HEAT: 50, COL_WAITING: 70, COL_STATUS: 64}
+HEADER_KEY = "window/threadListHeader2"  # 2: the Heat column was added
+ORDER_LABELS = {Order.PRIORITY: "Most urgent first", Order.LATEST: "Latest first"}
 
 _STATE_TEXT = {
     SyncState.IDLE: "waiting",
@@ -62,6 +79,7 @@ _STATE_TEXT = {
 
 class MainWindow(QMainWindow):
     closed = Signal()
+    thresholdChanged = Signal(int)  # the owner tuned the escalation threshold
 
     def __init__(
         self,
@@ -74,6 +92,7 @@ class MainWindow(QMainWindow):
         accounts: AccountService | None = None,
         outbox: OutboxService | None = None,
         canned: CannedStore | None = None,
+        people: PeopleService | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -101,16 +120,35 @@ class MainWindow(QMainWindow):
         self.message_label = QLabel()
         self.message_label.setObjectName("messageLabel")
 
+        self.order_box = QComboBox()
+        self.order_box.setObjectName("orderBox")
+        self.order_box.setToolTip(
+            "Most urgent first: escalating conversations, then heat, the customer's influence, VIP and how long\n"
+            "they have waited (from your opening time if they wrote while you were closed) decide the order of\n"
+            "Needs reply; Escalating is hottest first. Latest first: newest activity on top."
+        )
+        for order, label in ORDER_LABELS.items():
+            self.order_box.addItem(label, order.value)
+        self.escalation_threshold = DEFAULT_THRESHOLD
+
         toolbar = QToolBar("Search")
         toolbar.setObjectName("searchToolbar")
         toolbar.setMovable(False)
         toolbar.addWidget(self.search_box)
+        toolbar.addWidget(self.order_box)
         self.addToolBar(toolbar)
         self.accounts_action = QAction("&Accounts…", self)
         self.accounts_action.setObjectName("accountsAction")
         self.accounts_action.setEnabled(accounts is not None)
         self.accounts_action.triggered.connect(self.show_accounts)
-        self.menuBar().addMenu("&File").addAction(self.accounts_action)
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.accounts_action)
+        file_menu.addSeparator()
+        file_menu.addAction("Export this view…", self.export_current_view)
+        file_menu.addAction("Export this conversation…", self.export_current_thread)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction("Inbox activity chart…", self.show_activity_chart)
+        view_menu.addAction("Escalation threshold…", self.ask_escalation_threshold)
         if outbox is not None and canned is not None:
             replies_menu = self.menuBar().addMenu("&Replies")
             replies_menu.addAction("Held and failed replies…", self.show_outbox_attention)
@@ -120,7 +158,16 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(self.thread_list)
+        self.banner = EscalationBanner()
+        self.banner.openRequested.connect(self.open_thread)
+        self.notifier = DesktopNotifier(app_icon(), self)
+        self.notifier.openRequested.connect(self.open_thread)
+        list_pane = QWidget()
+        list_layout = QVBoxLayout(list_pane)
+        list_layout.setContentsMargins(0, 0, 0, 0)
+        list_layout.addWidget(self.banner)
+        list_layout.addWidget(self.thread_list)
+        self.splitter.addWidget(list_pane)
         self.composer: Composer | None = None
         self._outbox = outbox
         if outbox is not None and canned is not None:
@@ -155,9 +202,18 @@ class MainWindow(QMainWindow):
         self.sidebar.viewSelected.connect(lambda _view: self._apply_view())
         self.search_box.textChanged.connect(lambda _text: self._search_timer.start())
         self.search_box.returnPressed.connect(self._apply_view)
+        self.order_box.currentIndexChanged.connect(self._order_changed)
         self.thread_view.doneRequested.connect(self.mark_done)
         self.thread_view.reopenRequested.connect(self.reopen)
         self.thread_view.snoozeRequested.connect(self.snooze)
+        self.thread_view.chartRequested.connect(self.show_thread_chart)
+        self._thread_chart: tuple[str, ThreadReshareChart, ChartDialog] | None = None
+        self._people = people
+        self.author_panel: AuthorPanel | None = None
+        self.thread_view.authorRequested.connect(self.show_author)
+        self.thread_view.author_button.setVisible(people is not None)
+        if people is not None:
+            people.on_changes.append(self.apply_changes)
         actions.on_changes.append(self.apply_changes)
         self._install_shortcuts()
         self._restore_settings()
@@ -181,6 +237,8 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
         view.selectionModel().currentRowChanged.connect(self._current_row_changed)
         view.activated.connect(lambda _index: self.focus_thread())
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(self._thread_list_menu)
         return view
 
     def _install_shortcuts(self) -> None:
@@ -246,10 +304,17 @@ class MainWindow(QMainWindow):
             return View(ViewKind.ALL, search=text)
         return self.sidebar.current_view()
 
+    def _order_changed(self, _index: int) -> None:
+        self._settings.setValue("window/order", self.current_order().value)  # remembered at once, not only on close
+        self._apply_view()
+
+    def current_order(self) -> Order:
+        return Order(self.order_box.currentData())
+
     def _apply_view(self) -> None:
         self._search_timer.stop()
         selected = self.selected_thread_id()
-        self.model.set_view(self.current_view())
+        self.model.set_view(self.current_view(), self.current_order())
         row = self.model.row_of(selected) if selected else None
         self._select_row(row if row is not None else 0)
 
@@ -296,6 +361,122 @@ class MainWindow(QMainWindow):
             self._apply_view()
             self.thread_list.setFocus()
 
+    def open_thread(self, thread_id: str) -> None:
+        """Bring a conversation to the front (a notification was clicked): in the list if it is there, else in the
+        Escalating view, and shown in the thread view either way."""
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if self.search_box.text():
+            self.search_box.clear()
+            self._apply_view()
+        row = self.model.row_of(thread_id)
+        if row is None:
+            self.sidebar.select_view(View(ViewKind.ESCALATING))
+            row = self.model.row_of(thread_id)
+        if row is not None:
+            self._select_row(row)
+        else:
+            self.thread_view.show_thread(thread_id)
+
+    # -- people ----------------------------------------------------------------------------------------------------
+
+    def show_author(self, author_id: str) -> AuthorPanel | None:
+        """The author panel (one, kept and moved from person to person)."""
+        if self._people is None:
+            return None
+        if self.author_panel is None:
+            from console.ui.author_panel import AuthorPanel
+
+            self.author_panel = AuthorPanel(self._reader.db, self._people, parent=self)
+            self.author_panel.threadRequested.connect(self.open_thread_anywhere)
+        self.author_panel.show_author(author_id)
+        return self.author_panel
+
+    def open_thread_anywhere(self, thread_id: str) -> None:
+        """A past conversation from the author panel may be done or snoozed: show it in All open/Done as needed."""
+        if self.model.row_of(thread_id) is None:
+            thread = get_thread(self._reader.db, thread_id)
+            kind = {"done": ViewKind.DONE, "snoozed": ViewKind.SNOOZED}.get(thread.status if thread else "", ViewKind.OPEN)
+            self.search_box.clear()
+            self.sidebar.select_view(View(kind))
+        self.open_thread(thread_id)
+
+    def _thread_list_menu(self, position: QPoint) -> None:
+        index = self.thread_list.indexAt(position)
+        thread = self.model.thread_at(index.row()) if index.isValid() else None
+        if thread is None:
+            return
+        menu = QMenu(self)
+        if self._people is not None and thread.author_id:
+            menu.addAction("About this customer…", lambda: self.show_author(thread.author_id or ""))
+        menu.addAction("Reshares chart…", lambda: self.show_thread_chart(thread.id))
+        menu.addAction("Export this conversation…", lambda: export_actions.export_thread(
+            self, self._reader, thread.id, on_done=self.show_message))
+        menu.popup(self.thread_list.viewport().mapToGlobal(position))
+
+    # -- charts and export -----------------------------------------------------------------------------------------
+
+    def show_thread_chart(self, thread_id: str) -> ChartDialog:
+        """A conversation's reshares over time; while open it follows new counts as they arrive."""
+        if self._thread_chart is not None:
+            self._thread_chart[2].close()
+        chart = ThreadReshareChart()
+        chart.set_series(thread_reshare_series(self._reader.db, thread_id))
+        thread = self.thread_view.shown_thread
+        who = (thread.author_name or thread.author_handle) if thread and thread.id == thread_id else "conversation"
+        dialog = ChartDialog(f"Reshares over time: {who}", chart, parent=self)
+        dialog.setObjectName("threadChartDialog")
+        self._thread_chart = (thread_id, chart, dialog)
+        dialog.show()
+        return dialog
+
+    def show_activity_chart(self) -> ChartDialog:
+        """Messages received and answered per day, and the median time to a first reply, over two weeks."""
+        chart = InboxActivityChart()
+        chart.set_days(daily_activity(self._reader.db, 14, self._clock()))
+        dialog = ChartDialog("Inbox activity, last 14 days", chart, parent=self)
+        dialog.setObjectName("activityChartDialog")
+        dialog.show()
+        return dialog
+
+    def export_current_view(self) -> None:
+        export_actions.export_view(
+            self, self._reader, self.current_view(), on_done=self.show_message, order=self.current_order()
+        )
+
+    def export_current_thread(self) -> None:
+        thread_id = self.thread_view.thread_id
+        if thread_id is None:
+            self.show_message("Select a conversation to export first.")
+            return
+        export_actions.export_thread(self, self._reader, thread_id, on_done=self.show_message)
+
+    # -- escalations -----------------------------------------------------------------------------------------------
+
+    def notify_escalation(self, escalation: Escalation) -> None:
+        """A radar listener: one banner and one desktop notification per escalation."""
+        self.banner.show_escalation(escalation)
+        self.notifier.notify(escalation)
+        self.apply_changes(ChangeSet(frozenset({escalation.thread_id})))
+
+    def ask_escalation_threshold(self) -> None:
+        value, accepted = QInputDialog.getInt(
+            self,
+            "Escalation threshold",
+            "Warn me when a conversation's heat reaches (0-100; lower warns earlier):",
+            self.escalation_threshold,
+            5,
+            100,
+        )
+        if accepted:
+            self.set_escalation_threshold(value)
+
+    def set_escalation_threshold(self, value: int) -> None:
+        self.escalation_threshold = value
+        self._settings.setValue("radar/threshold", value)
+        self.thresholdChanged.emit(value)
+
     # -- live updates ----------------------------------------------------------------------------------------------
 
     def apply_changes(self, changes: ChangeSet) -> None:
@@ -316,6 +497,10 @@ class MainWindow(QMainWindow):
             self._select_row(current_row if current_row >= 0 else 0)
         elif shown is not None and shown in changed:
             self.thread_view.show_thread(shown)
+        if self.author_panel is not None:
+            self.author_panel.apply_changes(ChangeSet(frozenset(changed)))
+        if self._thread_chart is not None and self._thread_chart[2].isVisible() and self._thread_chart[0] in changed:
+            self._thread_chart[1].set_series(thread_reshare_series(self._reader.db, self._thread_chart[0]))
         dialog = getattr(self, "attention_dialog", None)
         if dialog is not None and dialog.isVisible():
             dialog.reload()
@@ -398,9 +583,15 @@ class MainWindow(QMainWindow):
         splitter = self._settings.value("window/splitter")
         if splitter is not None:
             self.splitter.restoreState(splitter)
-        header = self._settings.value("window/threadListHeader")
+        header = self._settings.value(HEADER_KEY)
         if header is not None:
             self.thread_list.header().restoreState(header)
+        order = self._settings.value("window/order")
+        if order in {o.value for o in Order}:
+            self.order_box.setCurrentIndex(self.order_box.findData(order))
+        threshold = self._settings.value("radar/threshold")
+        if threshold is not None and str(threshold).isdigit():
+            self.escalation_threshold = int(threshold)
         kind = self._settings.value("window/view")
         if kind in {k.value for k in ViewKind if k is not ViewKind.ALL and k is not ViewKind.ACCOUNT}:
             self.sidebar.select_view(View(ViewKind(kind)))
@@ -409,7 +600,8 @@ class MainWindow(QMainWindow):
         self._settings.setValue("window/geometry", self.saveGeometry())
         self._settings.setValue("window/state", self.saveState())
         self._settings.setValue("window/splitter", self.splitter.saveState())
-        self._settings.setValue("window/threadListHeader", self.thread_list.header().saveState())
+        self._settings.setValue(HEADER_KEY, self.thread_list.header().saveState())
+        self._settings.setValue("window/order", self.current_order().value)
         self._settings.setValue("window/view", self.sidebar.current_view().kind.value)
         self._settings.sync()
 
@@ -417,6 +609,8 @@ class MainWindow(QMainWindow):
         self.save_settings()
         if self.composer is not None:
             self.composer.shutdown()
+        if self.author_panel is not None:
+            self.author_panel.save_note()  # a note typed just before quitting is kept
         for timer in (self._age_timer, self._refresh_timer, self._search_timer):
             timer.stop()  # nothing to refresh once closed (and the reader may be closing too)
         event.accept()

@@ -1,9 +1,10 @@
-"""The views on the left: Needs reply, All open, Snoozed, Done, and one entry per account, with counts."""
+"""The views on the left: Needs reply, Escalating, All open, Snoozed, Done, and one entry per account, with counts."""
 
 from __future__ import annotations
 
 import sqlite_utils
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
 from console.domain import Account
@@ -15,6 +16,7 @@ ViewRole = Qt.ItemDataRole.UserRole + 10
 
 _VIEW_LABELS = {
     ViewKind.NEEDS_REPLY: "Needs reply",
+    ViewKind.ESCALATING: "Escalating",
     ViewKind.OPEN: "All open",
     ViewKind.SNOOZED: "Snoozed",
     ViewKind.DONE: "Done",
@@ -67,6 +69,8 @@ class Sidebar(QTreeWidget):
         counts = view_counts(self._db)
         for kind, item in self._view_items.items():
             item.setText(0, f"{_VIEW_LABELS[kind]}  ({counts[kind]:,})")
+        escalating = self._view_items[ViewKind.ESCALATING]
+        escalating.setForeground(0, QBrush(QColor("#b3261e")) if counts[ViewKind.ESCALATING] else QBrush())
         per_account = account_thread_counts(self._db)
         for account_id, item in self._account_items.items():
             view: View = item.data(0, ViewRole)

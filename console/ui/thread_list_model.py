@@ -16,16 +16,18 @@ import sqlite_utils
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
-from console.domain import utc_now
-from console.store import ThreadRow, View
-from console.store.queries import list_threads
+from console.domain import parse_iso, utc_now
+from console.domain.priority import PriorityReason
+from console.domain.spread import reshares_text
+from console.store import Order, ThreadRow, View
+from console.store.queries import keyset_of, list_threads
 from console.ui.formatting import age, compact_number
 from console.ui.icons import network_icon
 
 ThreadIdRole = Qt.ItemDataRole.UserRole + 1
 
-COLUMNS = ("Customer", "Influence", "Latest from customer", "Reshares", "Waiting", "Status")
-COL_AUTHOR, COL_INFLUENCE, COL_TEXT, COL_RESHARES, COL_WAITING, COL_STATUS = range(len(COLUMNS))
+COLUMNS = ("Customer", "Influence", "Latest from customer", "Reshares", "Heat", "Waiting", "Status")
+COL_AUTHOR, COL_INFLUENCE, COL_TEXT, COL_RESHARES, COL_HEAT, COL_WAITING, COL_STATUS = range(len(COLUMNS))
 
 
 @functools.cache
@@ -55,6 +57,27 @@ def influence_colour(score: int) -> QColor:
     return QColor("#dfe9e2")
 
 
+def heat_colour(row: ThreadRow) -> QColor | None:
+    """Only threads that are actually spreading get a colour; escalating ones the hottest."""
+    if row.escalating_since is not None:
+        return QColor("#f08c78")
+    if row.heat >= 30:
+        return QColor("#f7d9a8")
+    return None
+
+
+def priority_reason(row: ThreadRow, now: datetime) -> PriorityReason:
+    waited = now - parse_iso(row.waiting_since) if row.needs_reply and row.waiting_since else None
+    return PriorityReason(
+        followers=row.author_followers,
+        reshares_last_hour=row.reshares_last_hour,
+        waited=waited,
+        heat=row.heat,
+        vip=row.author_vip,
+        escalating=row.escalating_since is not None,
+    )
+
+
 class ThreadListModel(QAbstractTableModel):
     def __init__(
         self,
@@ -69,6 +92,7 @@ class ThreadListModel(QAbstractTableModel):
         self._page_size = page_size
         self._clock = clock
         self._view = View()
+        self._order = Order.PRIORITY
         self._rows: list[ThreadRow] = []
         self._exhausted = True
 
@@ -78,10 +102,16 @@ class ThreadListModel(QAbstractTableModel):
     def view(self) -> View:
         return self._view
 
-    def set_view(self, view: View) -> None:
+    @property
+    def order(self) -> Order:
+        return self._order
+
+    def set_view(self, view: View, order: Order | None = None) -> None:
         self.beginResetModel()
         self._view = view
-        self._rows = list_threads(self._db, view, self._page_size)
+        if order is not None:
+            self._order = order
+        self._rows = list_threads(self._db, view, self._page_size, order=self._order)
         self._exhausted = len(self._rows) < self._page_size
         self.endResetModel()
 
@@ -92,7 +122,8 @@ class ThreadListModel(QAbstractTableModel):
         if parent.isValid() or self._exhausted or not self._rows:
             return
         last = self._rows[-1]
-        page = list_threads(self._db, self._view, self._page_size, after=(last.last_activity_at, last.id))
+        after = keyset_of(last, self._view, self._order)
+        page = list_threads(self._db, self._view, self._page_size, after=after, order=self._order)
         self._exhausted = len(page) < self._page_size
         if page:
             start = len(self._rows)
@@ -103,7 +134,7 @@ class ThreadListModel(QAbstractTableModel):
     def refresh(self) -> None:
         """Re-read the loaded rows in place, keeping persistent indexes (selection, current row) on their threads."""
         wanted = max(len(self._rows), self._page_size)
-        fresh = list_threads(self._db, self._view, wanted)
+        fresh = list_threads(self._db, self._view, wanted, order=self._order)
         old_count, new_count = len(self._rows), len(fresh)
         if new_count > old_count:
             # Grow with rows not shown yet, then reorder: a layout change must keep the row count.
@@ -179,7 +210,9 @@ class ThreadListModel(QAbstractTableModel):
             return self._tooltip(row, column)
         if role == Qt.ItemDataRole.BackgroundRole and column == COL_INFLUENCE:
             return influence_colour(row.author_influence)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_INFLUENCE, COL_RESHARES, COL_WAITING):
+        if role == Qt.ItemDataRole.BackgroundRole and column == COL_HEAT:
+            return heat_colour(row)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_INFLUENCE, COL_RESHARES, COL_HEAT, COL_WAITING):
             return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.FontRole and row.needs_reply and column == COL_AUTHOR:
             return _bold()
@@ -194,6 +227,8 @@ class ThreadListModel(QAbstractTableModel):
             return preview(row.latest_text)
         if column == COL_RESHARES:
             return compact_number(row.reshare_total)
+        if column == COL_HEAT:
+            return str(row.heat) if row.heat else ""
         if column == COL_WAITING:
             return age(row.waiting_since, self._clock()) if row.needs_reply else ""
         if column == COL_STATUS:
@@ -201,14 +236,23 @@ class ThreadListModel(QAbstractTableModel):
         return ""
 
     def _tooltip(self, row: ThreadRow, column: int) -> str | None:
+        """Every cell starts with why the thread sits where it does, then what the cell itself is about."""
+        reason = priority_reason(row, self._clock()).text()
         if column in (COL_AUTHOR, COL_INFLUENCE):
-            return (
+            detail = (
                 f"{row.author_name} ({row.author_handle}) on {row.network}\n"
                 f"{compact_number(row.author_followers)} follower{'' if row.author_followers == 1 else 's'} · "
                 f"influence {row.author_influence} of 100"
             )
-        if column == COL_TEXT:
-            return row.latest_text[:1000]
-        if column == COL_RESHARES:
-            return f"{row.reshare_total} reshares and quotes across {row.post_count} posts"
-        return None
+        elif column == COL_TEXT:
+            detail = row.latest_text[:1000]
+        elif column == COL_RESHARES:
+            detail = f"{row.reshare_total} reshares and quotes across {row.post_count} posts"
+        elif column == COL_HEAT:
+            detail = (
+                f"Heat {row.heat} of 100: {reshares_text(row.reshares_last_hour)} in the last hour, "
+                f"up to {row.reach:,} people reached" + (" · escalating" if row.escalating_since else "")
+            )
+        else:
+            return reason
+        return f"{reason}\n\n{detail}"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from html import escape
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import sqlite_utils
@@ -24,8 +25,10 @@ from PySide6.QtWidgets import (
 from console.domain import influence_breakdown, utc_now
 from console.store import PostRow, ThreadRow
 from console.store.outbox import is_pending_post
+from console.store.people import Resharer, people_resharing
 from console.store.queries import get_thread, thread_posts
 from console.ui.formatting import compact_number, count_of, local_time
+from console.ui.thread_list_model import priority_reason
 from console.ui.icons import network_icon
 from console.ui.snooze import snooze_choices
 from console.ui.wrapping import WrappingDelegate
@@ -34,6 +37,7 @@ POST_COLUMNS = ("Post", "Influence", "Reshares", "Likes", "Replies", "Time", "")
 COL_POST, COL_INFLUENCE, COL_RESHARES, COL_LIKES, COL_REPLIES, COL_TIME, COL_LINK = range(len(POST_COLUMNS))
 PostIdRole = Qt.ItemDataRole.UserRole + 2
 UrlRole = Qt.ItemDataRole.UserRole + 3
+AuthorIdRole = Qt.ItemDataRole.UserRole + 4
 
 _OUR_REPLY = QColor("#eef5f0")
 _PENDING = QColor("#888888")
@@ -57,7 +61,8 @@ def post_label(post: PostRow) -> str:
 
 def influence_tooltip(post: PostRow) -> str:
     breakdown = influence_breakdown(
-        post.author_followers, post.author_following, post.author_posts, post.author_engagement
+        post.author_followers, post.author_following, post.author_posts, post.author_engagement,
+        post.author_amplification,
     )
     return (
         f"{post.author_name} ({post.author_handle})\n"
@@ -65,6 +70,23 @@ def influence_tooltip(post: PostRow) -> str:
         f"{count_of(post.author_posts, 'post')}\n"
         f"{breakdown.explain()}"
     )
+
+
+def spread_text(thread: ThreadRow, now: datetime, resharers: Sequence[Resharer] = ()) -> str:
+    """How far and how fast this conversation is going, who is carrying it, and why it ranks where it does."""
+    reason = priority_reason(thread, now).text()
+    carried = ""
+    if resharers:
+        names = ", ".join(
+            f"{escape(r.display_name or r.handle)} ({compact_number(r.followers)} followers)" for r in resharers
+        )
+        carried = f"<br>Reshared by {names}"
+    if not thread.heat:
+        return f"<span style='color:#555'>{escape(reason)}</span>{carried}"
+    colour = "#b3261e" if thread.escalating_since else "#8a5a00"
+    heat = f"<b style='color:{colour}'>Heat {thread.heat}</b>"
+    reach = f"up to {thread.reach:,} people reached"
+    return f"{heat} · {escape(reach)} · {escape(reason)}{carried}"
 
 
 class ThreadView(QWidget):
@@ -75,6 +97,8 @@ class ThreadView(QWidget):
     snoozeRequested = Signal(str, object)  # thread id, datetime to come back
     threadShown = Signal(object)  # thread id or None, after every (re)display: the composer follows it
     postSelected = Signal(object)  # post id or None
+    chartRequested = Signal(str)  # thread id: show its reshares over time
+    authorRequested = Signal(str)  # author id: show the author panel
 
     def __init__(
         self,
@@ -98,6 +122,18 @@ class ThreadView(QWidget):
         self.snooze_button.setMenu(self._snooze_menu())
         self.open_button = QPushButton("Open in browser")
         self.open_button.clicked.connect(self._open_selected)
+        self.chart_button = QPushButton("Reshares chart")
+        self.chart_button.setObjectName("resharesChartButton")
+        self.chart_button.setToolTip("This conversation's reshares over time")
+        self.chart_button.clicked.connect(lambda: self._thread and self.chartRequested.emit(self._thread.id))
+        self.author_button = QPushButton("Customer…")
+        self.author_button.setObjectName("authorButton")
+        self.author_button.setToolTip("Who this is: influence, past conversations, your notes, VIP")
+        self.author_button.clicked.connect(self._request_author)
+        self.spread = QLabel()
+        self.spread.setObjectName("threadSpread")
+        self.spread.setWordWrap(True)
+        self.spread.setTextFormat(Qt.TextFormat.RichText)
 
         self.tree = QTreeWidget()
         self.tree.setObjectName("threadTree")
@@ -123,9 +159,14 @@ class ThreadView(QWidget):
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.snooze_button)
         buttons.addWidget(self.done_button)
+        spread_row = QHBoxLayout()  # a second row, so the pane stays narrow enough for small screens
+        spread_row.addWidget(self.spread, 1)
+        spread_row.addWidget(self.author_button)
+        spread_row.addWidget(self.chart_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(buttons)
+        layout.addLayout(spread_row)
         layout.addWidget(self.tree, 1)
         self._set_enabled(False)
 
@@ -134,6 +175,10 @@ class ThreadView(QWidget):
     @property
     def thread_id(self) -> str | None:
         return self._thread.id if self._thread else None
+
+    @property
+    def shown_thread(self) -> ThreadRow | None:
+        return self._thread
 
     def show_thread(self, thread_id: str | None) -> None:
         """Show a thread (or nothing), keeping the selected post and scroll position when it is the same thread."""
@@ -144,6 +189,7 @@ class ThreadView(QWidget):
         self.tree.clear()
         if self._thread is None:
             self.title.setText("Select a conversation")
+            self.spread.clear()
             self._set_enabled(False)
             self.threadShown.emit(None)
             return
@@ -187,6 +233,7 @@ class ThreadView(QWidget):
             item.setForeground(COL_LINK, QBrush(QColor("#1f5fa8")))
         item.setData(COL_POST, PostIdRole, post.id)
         item.setData(COL_POST, UrlRole, post.url)
+        item.setData(COL_POST, AuthorIdRole, post.author_id if post.direction == "in" else None)
         for column in range(1, COL_LINK):
             item.setTextAlignment(column, Qt.AlignmentFlag.AlignCenter)
         if post.direction == "out":
@@ -206,10 +253,19 @@ class ThreadView(QWidget):
             f"{total:,} reshares · {status}"
         )
         self.done_button.setText("Reopen" if thread.status == "done" else "Mark done")
+        self.spread.setText(spread_text(thread, self._clock(), people_resharing(self._db, thread.id, limit=3)))
 
     def _set_enabled(self, enabled: bool) -> None:
-        for widget in (self.done_button, self.snooze_button, self.open_button):
+        for widget in (self.done_button, self.snooze_button, self.open_button, self.chart_button, self.author_button):
             widget.setEnabled(enabled)
+
+    def _request_author(self) -> None:
+        """The selected post's author if a customer wrote it, else the customer the thread is waiting on."""
+        item = self.tree.currentItem()
+        author_id = item.data(COL_POST, AuthorIdRole) if item else None
+        author_id = author_id or (self._thread.author_id if self._thread else None)
+        if author_id:
+            self.authorRequested.emit(author_id)
 
     # -- posts -----------------------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import qasync
 
 from console.connectors.demo import DemoNetwork
 from console.services.actions import InboxActions
+from console.services.people import PeopleService
 from console.services.writer import StoreWriter
 from console.store import Inbox
 from console.sync import SyncEngine
@@ -82,7 +83,7 @@ def demo_app(qtbot, loop, tmp_path: Path) -> Iterator[DemoApp]:
     reader = open_reader(path)
     engine = SyncEngine(writer, network.connectors(), clock=clock)
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(reader, InboxActions(writer), settings=settings, clock=clock)
+    window = MainWindow(reader, InboxActions(writer), settings=settings, clock=clock, people=PeopleService(writer))
     window.set_accounts(inbox.accounts())
     engine.on_changes.append(window.apply_changes)
     engine.on_status.append(window.show_status)
