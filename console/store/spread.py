@@ -43,11 +43,16 @@ class Escalation:
     author_handle: str
     author_followers: int
     text: str
+    carrier_name: str = ""
+    carrier_followers: int = 0
 
     def summary(self) -> str:
         who = self.author_name or self.author_handle or "A customer"
+        carried = (
+            f", reshared by {self.carrier_name} ({self.carrier_followers:,} followers)" if self.carrier_name else ""
+        )
         return (
-            f"{who}'s conversation is spreading: {reshares_text(self.reshares_last_hour)} in the last hour, "
+            f"{who}'s post is spreading: {reshares_text(self.reshares_last_hour)} in the last hour{carried}, "
             f"up to {self.reach:,} people reached."
         )
 
@@ -92,10 +97,20 @@ SELECT id, network, heat, reach, reshares_last_hour, reshares_last_day, escalati
 WHERE id IN (SELECT value FROM json_each(?))
 """
 
+# Who started it (the thread's first customer post) and what they said; and the biggest audience among those
+# carrying it.
 _ESCALATION_DETAILS = """
 SELECT coalesce(a.display_name, ''), coalesce(a.handle, ''), coalesce(a.followers_count, 0), coalesce(p.text, '')
-FROM threads t LEFT JOIN posts p ON p.id = t.last_in_post_id LEFT JOIN authors a ON a.id = p.author_id
-WHERE t.id = ?
+FROM posts p LEFT JOIN authors a ON a.id = p.author_id
+WHERE p.thread_id = ? AND p.direction = 'in'
+ORDER BY p.created_at LIMIT 1
+"""
+
+_BIGGEST_CARRIER = """
+SELECT coalesce(nullif(a.display_name, ''), a.handle), a.followers_count
+FROM posts p JOIN reshares r ON r.post_id = p.id JOIN authors a ON a.id = r.author_id
+WHERE p.thread_id = ? AND r.author_id != p.author_id
+ORDER BY a.followers_count DESC LIMIT 1
 """
 
 
@@ -165,6 +180,9 @@ def _escalation(db: object, thread_id: str) -> Escalation:
     row = db.execute(  # type: ignore[attr-defined]
         "SELECT network, heat, reshares_last_hour, reach FROM threads WHERE id = ?", (thread_id,)
     ).fetchone()
-    name, handle, followers, text = db.execute(_ESCALATION_DETAILS, (thread_id,)).fetchone()  # type: ignore[attr-defined]
-    return Escalation(thread_id, row[0], row[1], row[2], row[3], name, handle, followers, text)
+    first = db.execute(_ESCALATION_DETAILS, (thread_id,)).fetchone()  # type: ignore[attr-defined]
+    name, handle, followers, text = first or ("", "", 0, "")
+    carrier = db.execute(_BIGGEST_CARRIER, (thread_id,)).fetchone()  # type: ignore[attr-defined]
+    return Escalation(thread_id, row[0], row[1], row[2], row[3], name, handle, followers, text,
+                      *(carrier or ("", 0)))
 

@@ -34,6 +34,14 @@ NO_ACTIVITY = "No messages in these days"
 _HOUR_S = 3600.0
 _MAX_TICK_STEPS = 5
 _DAY_MS = 24 * 3600 * 1000
+_TEN_MINUTES_MS = 10 * 60 * 1000
+
+
+def _time_format(span_ms: float) -> str:
+    """Labels that differ from tick to tick: a snowball's first minutes need seconds, a week needs the day."""
+    if span_ms < _TEN_MINUTES_MS:
+        return "hh:mm:ss"
+    return "hh:mm" if span_ms < _DAY_MS else "d MMM hh:mm"
 
 
 class _ChartView(QChartView):
@@ -129,7 +137,7 @@ class ThreadReshareChart(_ChartView):
         if last - first < 60_000:  # a single moment: give the line some room either side
             first, last = first - 30 * 60_000, last + 30 * 60_000
         self._time_axis.setRange(QDateTime.fromMSecsSinceEpoch(int(first)), QDateTime.fromMSecsSinceEpoch(int(last)))
-        self._time_axis.setFormat("hh:mm" if last - first < _DAY_MS else "d MMM hh:mm")
+        self._time_axis.setFormat(_time_format(last - first))
         _scale_from_zero(self._count_axis, max(total for _, total in points), whole=True)
         series.attachAxis(self._time_axis)
         series.attachAxis(self._count_axis)

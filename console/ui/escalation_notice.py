@@ -17,7 +17,7 @@ TITLE = "A conversation is escalating"
 
 
 class EscalationBanner(QFrame):
-    """"Ann's conversation is spreading … [Open] [Dismiss]" above the thread list."""
+    """"Ann's post is spreading … [Open] [Dismiss]" above the thread list."""
 
     openRequested = Signal(str)
 

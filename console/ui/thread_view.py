@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -72,21 +73,24 @@ def influence_tooltip(post: PostRow) -> str:
     )
 
 
-def spread_text(thread: ThreadRow, now: datetime, resharers: Sequence[Resharer] = ()) -> str:
-    """How far and how fast this conversation is going, who is carrying it, and why it ranks where it does."""
-    reason = priority_reason(thread, now).text()
-    carried = ""
-    if resharers:
-        names = ", ".join(
-            f"{escape(r.display_name or r.handle)} ({compact_number(r.followers)} followers)" for r in resharers
-        )
-        carried = f"<br>Reshared by {names}"
+def spread_text(thread: ThreadRow, now: datetime) -> str:
+    """How far and how fast this conversation is going, and why it ranks where it does."""
+    reason = escape(priority_reason(thread, now).text())
     if not thread.heat:
-        return f"<span style='color:#555'>{escape(reason)}</span>{carried}"
+        return f"<span style='color:#555'>{reason}</span>"
     colour = "#b3261e" if thread.escalating_since else "#8a5a00"
-    heat = f"<b style='color:{colour}'>Heat {thread.heat}</b>"
+    state = "escalating" if thread.escalating_since else "spreading"
+    heat = f"<b style='color:{colour}'>Heat {thread.heat}, {state}</b>"
     reach = f"up to {thread.reach:,} people reached"
-    return f"{heat} · {escape(reach)} · {escape(reason)}{carried}"
+    return f"{heat} · {escape(reach)} · {reason.replace(f'escalating (heat {thread.heat}) · ', '')}"
+
+
+def carriers_text(resharers: Sequence[Resharer]) -> str:
+    """Who is carrying it: the biggest audiences among the people who reshared it."""
+    if not resharers:
+        return ""
+    names = ", ".join(f"{r.display_name or r.handle} ({compact_number(r.followers)} followers)" for r in resharers)
+    return f"Reshared by {names}"
 
 
 class ThreadView(QWidget):
@@ -134,6 +138,8 @@ class ThreadView(QWidget):
         self.spread.setObjectName("threadSpread")
         self.spread.setWordWrap(True)
         self.spread.setTextFormat(Qt.TextFormat.RichText)
+        # Inside a splitter the layout gives a wrapping label only its one-line hint: keep room for two lines.
+        self.spread.setMinimumHeight(self.spread.fontMetrics().lineSpacing() * 2 + 2)
 
         self.tree = QTreeWidget()
         self.tree.setObjectName("threadTree")
@@ -159,13 +165,19 @@ class ThreadView(QWidget):
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.snooze_button)
         buttons.addWidget(self.done_button)
-        spread_row = QHBoxLayout()  # a second row, so the pane stays narrow enough for small screens
-        spread_row.addWidget(self.spread, 1)
+        self.carriers = QLabel()
+        self.carriers.setObjectName("threadCarriers")
+        # One line, cut to the pane's width (the whole list is in the tooltip): never widens the pane.
+        self.carriers.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Own rows below the title, so the pane stays narrow enough for small screens and the text wraps freely.
+        spread_row = QHBoxLayout()
         spread_row.addWidget(self.author_button)
         spread_row.addWidget(self.chart_button)
+        spread_row.addWidget(self.carriers, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(buttons)
+        layout.addWidget(self.spread)
         layout.addLayout(spread_row)
         layout.addWidget(self.tree, 1)
         self._set_enabled(False)
@@ -190,6 +202,7 @@ class ThreadView(QWidget):
         if self._thread is None:
             self.title.setText("Select a conversation")
             self.spread.clear()
+            self.carriers.clear()
             self._set_enabled(False)
             self.threadShown.emit(None)
             return
@@ -253,7 +266,10 @@ class ThreadView(QWidget):
             f"{total:,} reshares · {status}"
         )
         self.done_button.setText("Reopen" if thread.status == "done" else "Mark done")
-        self.spread.setText(spread_text(thread, self._clock(), people_resharing(self._db, thread.id, limit=3)))
+        self.spread.setText(spread_text(thread, self._clock()))
+        carriers = carriers_text(people_resharing(self._db, thread.id, limit=5))
+        self.carriers.setText(carriers)
+        self.carriers.setToolTip(carriers)
 
     def _set_enabled(self, enabled: bool) -> None:
         for widget in (self.done_button, self.snooze_button, self.open_button, self.chart_button, self.author_button):

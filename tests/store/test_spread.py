@@ -181,3 +181,20 @@ def test_waiting_counts_from_the_opening_when_a_message_came_in_while_closed(inb
     save_account_settings(inbox, AccountSettings(helpers.account.id))
     assert get_thread(inbox.db, "mastodon:early").priority_key == (
         parse_iso(helpers.at(0)) - timedelta(hours=8) * (row.author_influence / 100)).timestamp()
+
+
+def test_the_announcement_names_who_started_it_and_who_carries_it(inbox, records, clock, helpers):
+    lou = records.author("lou", display_name="Lou Rossi", followers_count=110)
+    inbox.apply_batch(records.batch(records.post("1", author="lou"), authors=(lou,)))
+    ana = records.author("ana", display_name="Ana Ruiz", followers_count=54_000)
+    zoe = records.author("zoe", display_name="", followers_count=300)
+    inbox.apply_batch(replace(records.batch(records.post("2", minute=1, author="zoe", parent_id="mastodon:1"),
+                                            authors=(ana, zoe)),
+                              reshares=(Reshare("mastodon:1", ana.id, helpers.at(1)),)))
+    clock.advance(minutes=10)
+    _observe(inbox, records, clock, 400, author="lou")
+    [escalation] = update_spread(inbox, angry).escalations
+    assert (escalation.author_name, escalation.carrier_name, escalation.carrier_followers) == ("Lou Rossi", "Ana Ruiz",
+                                                                                               54_000)
+    assert escalation.summary().startswith("Lou Rossi's post is spreading: 400 reshares in the last hour, "
+                                           "reshared by Ana Ruiz (54,000 followers), up to ")

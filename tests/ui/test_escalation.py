@@ -142,7 +142,7 @@ def test_without_a_tray_the_banner_still_tells(demo_app, qtbot, monkeypatch) -> 
     assert window.notifier.available is QSystemTrayIcon.isSystemTrayAvailable()
     window.notify_escalation(Escalation("demo:x", "demo", 77, 12, 5_000, "", "bob", 40, "late"))
     assert window.banner.isVisible() and window.banner.thread_id == "demo:x"
-    assert "bob's conversation is spreading" in window.banner.label.text()
+    assert "bob's post is spreading" in window.banner.label.text()
     qtbot.mouseClick(window.banner.dismiss_button, Qt.MouseButton.LeftButton)
     assert not window.banner.isVisible()
     assert COL_AUTHOR == 0
@@ -187,7 +187,7 @@ def test_the_author_panel_explains_who_is_holding_the_match(demo_app, qtbot) -> 
     fire = announced[0].thread_id
     window.open_thread(fire)
     # The big account that reshared it is named in the thread view.
-    assert "Reshared by" in window.thread_view.spread.text()
+    assert window.thread_view.carriers.text().startswith("Reshared by ")
 
     qtbot.mouseClick(window.thread_view.author_button, Qt.MouseButton.LeftButton)
     panel = window.author_panel
