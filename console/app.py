@@ -16,8 +16,10 @@ from console.connectors.demo import DemoNetwork
 from console.logs import setup_logging
 from console.paths import default_inbox_path, demo_inbox_path
 from console.services.connectors import connectors_for
+from console.services.radar import RadarService
 from console.services.writer import StoreWriter
 from console.store import Inbox, InboxError
+from console.store.spread import Escalation
 from console.sync import NETWORK_NAMES, SyncEngine, account_label
 
 log = logging.getLogger(__name__)
@@ -70,9 +72,12 @@ def run_sync_once(inbox: Inbox, args: argparse.Namespace) -> int:
     connectors, unserved = connectors_for(accounts, demo_seed=args.seed)
     writer = StoreWriter(inbox)
     engine = SyncEngine(writer, connectors)
+    radar = RadarService(writer)
+    escalations: list[Escalation] = []
+    radar.on_escalation.append(escalations.append)
     failed = False
     try:
-        results = asyncio.run(_sync_and_close(engine))
+        results = asyncio.run(_sync_and_close(engine, radar))
     finally:
         writer.close()
     if not accounts:
@@ -90,12 +95,17 @@ def run_sync_once(inbox: Inbox, args: argparse.Namespace) -> int:
         failed = True
         name = NETWORK_NAMES.get(item.account.network, item.account.network)
         print(f"{name} {item.account.handle}: not synced: {item.reason}")
+    for escalation in escalations:
+        print(f"Escalating (heat {escalation.heat}): {escalation.summary()}")
     return 1 if failed else 0
 
 
-async def _sync_and_close(engine: SyncEngine) -> list:
+async def _sync_and_close(engine: SyncEngine, radar: RadarService) -> list:
+    """One pass, then one radar pass so heat, reach and the Escalating view are current without the window."""
     try:
-        return await engine.sync_once()
+        results = await engine.sync_once()
+        await radar.run_once()
+        return results
     finally:
         await engine.stop()
 

@@ -86,8 +86,12 @@ def test_sync_once_on_the_demo_fills_the_inbox_and_a_second_run_adds_little(tmp_
     assert len(lines) == 3 and all("new posts" in line for line in lines)
     conn = sqlite3.connect(path)
     threads = conn.execute("SELECT count(*) FROM threads").fetchone()[0]
+    # The radar ran too: the week's recent threads that are still being reshared have heat and reach.
+    warm = conn.execute("SELECT count(*) FROM threads WHERE spread_at IS NOT NULL AND heat > 0 AND reach > 0")
+    warm_threads = warm.fetchone()[0]
     conn.close()
     assert threads >= 20
+    assert warm_threads > 0
 
 
 def test_sync_once_without_accounts_says_what_to_do(tmp_path: Path) -> None:
