@@ -35,7 +35,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from bench.synthetic import END_OF_DATA, SyntheticInbox, batches, generate, iso_seconds  # noqa: E402
 from console.domain import Batch, ThreadStatus  # noqa: E402
-from console.store import Inbox, View, ViewKind  # noqa: E402
+from console.store import Inbox, Order, View, ViewKind  # noqa: E402
 from console.store.queries import list_threads, thread_posts  # noqa: E402
 
 TARGET_INGEST_RATIO = 0.5
@@ -188,8 +188,14 @@ def database_size_mb(path: Path) -> float:
 def measure_first_pages(db: sqlite_utils.Database, repeat: int, suffix: str = "") -> Results:
     """First page of the two busiest views; ``suffix`` tells the status mix apart in the output."""
     results: Results = {}
-    for name, kind in (("inbox_first_page", ViewKind.NEEDS_REPLY), ("inbox_first_page_open", ViewKind.OPEN)):
-        first, median = timed_ms(lambda kind=kind: list_threads(db, View(kind), PAGE_SIZE), repeat)
+    views = (
+        ("inbox_first_page", ViewKind.NEEDS_REPLY, Order.LATEST),
+        ("inbox_first_page_priority", ViewKind.NEEDS_REPLY, Order.PRIORITY),
+        ("inbox_first_page_escalating", ViewKind.ESCALATING, Order.PRIORITY),
+        ("inbox_first_page_open", ViewKind.OPEN, Order.LATEST),
+    )
+    for name, kind, order in views:
+        first, median = timed_ms(lambda k=kind, o=order: list_threads(db, View(k), PAGE_SIZE, order=o), repeat)
         results[f"{name}{suffix}_ms"] = median
         if not suffix:
             results[f"{name}_cold_ms"] = first
