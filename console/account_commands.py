@@ -58,6 +58,8 @@ class AccountCommands:
     async def add(self, args: argparse.Namespace) -> int:
         if args.network == "bluesky":
             return await self.add_bluesky(args)
+        if args.network == "feed":
+            return await self.add_feed(args)
         if not args.server:
             raise AccountError("Say which Mastodon server: `tend account add mastodon --server mastodon.social`.")
         if args.token_stdin:
@@ -87,6 +89,17 @@ class AccountCommands:
             self._say(f"Tend: warning: {self._service.last_warning}", self._err)
         return EXIT_OK
 
+    async def add_feed(self, args: argparse.Namespace) -> int:
+        if not args.url:
+            raise AccountError("Say which feed: `tend account add feed --url https://example.com/feed.xml` "
+                               "(the address of a site that names its feed works too).")
+        account = await self._service.add_feed(args.url)
+        self._say(
+            f"Watching {account.handle} ({account.server_url}) as {account.id}. New items arrive as read-only "
+            "conversations (answer them on the site). Run `tend sync --once` or open Tend to fetch them."
+        )
+        return EXIT_OK
+
     def _read_secret(self, prompt: str) -> str:
         if self._in.isatty():
             return getpass.getpass(prompt)
@@ -114,7 +127,8 @@ class AccountCommands:
         accounts = await self._service.list_accounts()
         if not accounts:
             self._say("No accounts yet. Connect one with `tend account add mastodon --server URL` or "
-                      "`tend account add bluesky --handle HANDLE --app-password-stdin`.")
+                      "`tend account add bluesky --handle HANDLE --app-password-stdin`, or watch a feed with "
+                      "`tend account add feed --url URL`.")
             return EXIT_OK
         rows = [
             (a.id, network_name(a.network), a.handle, a.server_url, await self._service.state_of(a)) for a in accounts

@@ -12,7 +12,7 @@ from pathlib import Path
 os.environ.setdefault("QT_API", "pyside6")  # before qasync is imported anywhere, so it binds to PySide6
 
 from console.cli import parse_args
-from console.connectors.demo import DemoNetwork
+from console.connectors.demo import DEMO_WATCH_EXCLUDE, DEMO_WATCH_TERMS, DemoNetwork
 from console.logs import setup_logging
 from console.paths import default_inbox_path, demo_inbox_path
 from console.services.connectors import connectors_for
@@ -20,6 +20,7 @@ from console.services.radar import RadarService
 from console.services.writer import StoreWriter
 from console.store import Inbox, InboxError
 from console.store.spread import Escalation
+from console.store.watches import brand_watch, save_brand_watch
 from console.sync import NETWORK_NAMES, SyncEngine, account_label
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.demo:
             for account in DemoNetwork(seed=args.seed).accounts():
                 inbox.ensure_account(account)
+            if not brand_watch(inbox).active:  # the demo bakery's words, until the owner sets their own
+                save_brand_watch(inbox, DEMO_WATCH_TERMS, DEMO_WATCH_EXCLUDE)
     except InboxError as error:
         _report_fatal(str(error), gui=args.command is None)
         return EXIT_BAD_INBOX

@@ -50,9 +50,11 @@ def _add_account_commands(subcommands: argparse._SubParsersAction) -> None:
         help="connect an account (adding it again reconnects it)",
         description="Connect an account. Mastodon: without --token-stdin your browser opens to sign in on your "
         "server. Bluesky: give your handle and an app password on standard input (create one in Settings → "
-        "Privacy and security → App passwords on bsky.app).",
+        "Privacy and security → App passwords on bsky.app). Feed: give the address of an RSS or Atom feed (or of "
+        "a page that names one) with --url; its items arrive as read-only conversations.",
     )
-    add.add_argument("network", choices=["mastodon", "bluesky"], help="the account's network")
+    add.add_argument("network", choices=["mastodon", "bluesky", "feed"], help="the account's network")
+    add.add_argument("--url", metavar="URL", help="Feed: the RSS or Atom feed to watch (https)")
     add.add_argument("--server", metavar="URL", help="Mastodon: your server, for example mastodon.social")
     add.add_argument(
         "--token-stdin",

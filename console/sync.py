@@ -9,21 +9,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Protocol
 
 from console.connectors import AuthExpired, Connector, ConnectorError
 from console.domain import iso_utc, utc_now
+from console.domain.watches import WATCH_STREAM, BrandWatch
 from console.services.writer import StoreWriter
 from console.store import ChangeSet, Inbox, InboxError
+from console.store.watches import brand_watch as stored_brand_watch
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 
-NETWORK_NAMES = {"mastodon": "Mastodon", "bluesky": "Bluesky", "x": "X"}
+NETWORK_NAMES = {"mastodon": "Mastodon", "bluesky": "Bluesky", "x": "X", "feed": "Feed"}
 
 
 class SyncState(StrEnum):
@@ -54,6 +56,8 @@ class SyncResult:
     error: str | None = None
     retry_after: float | None = None
     changed_threads: set[str] = field(default_factory=set)
+    watch_posts: int = 0  # new posts found by the brand watch (not counted in ``new_posts``)
+    watch_error: str | None = None  # what is wrong with the brand watch (the account's sync still succeeded)
 
 
 class DueSender(Protocol):
@@ -84,6 +88,8 @@ class SyncEngine:
         refresh_window_days: int = 7,
         outbox: DueSender | None = None,
         outbox_interval: float = 1.0,
+        watch_every: timedelta = timedelta(minutes=5),
+        brand_watch: Callable[[Inbox], BrandWatch] = stored_brand_watch,
     ) -> None:
         self._writer = writer
         self._connectors = list(connectors)
@@ -96,6 +102,13 @@ class SyncEngine:
         self._refresh_every = refresh_every
         self._refresh_window_days = refresh_window_days
         self._refreshed_at: dict[str, dict[str, datetime]] = {}
+        # Brand watches: searches cost rate budget (X's recent search most of all), so each account searches at
+        # most every ``watch_every``, and at once when the owner changes the terms.
+        self._watch_every = watch_every
+        self._brand_watch = brand_watch
+        self._watch_due: dict[str, datetime] = {}
+        self._watched_terms: dict[str, tuple[str, ...]] = {}
+        self._watch_problem: dict[str, str] = {}  # shown in the account's status until a run succeeds
         self._stop = asyncio.Event()
         self._wake: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -126,6 +139,7 @@ class SyncEngine:
                     if changes.thread_ids:
                         self._publish_changes(changes)
             await self._refresh_open_threads(connector, result)
+            result.watch_error = await self._run_brand_watch(connector, result)
         except AuthExpired as error:
             result.error = str(error)
             await self._writer.call(Inbox.set_needs_reconnect, account.id, True)
@@ -143,6 +157,10 @@ class SyncEngine:
             message = f"{result.new_posts} new" if result.new_posts else "Up to date"
             if getattr(connector, "chat_unavailable", ""):
                 message += f". {connector.chat_unavailable}"  # type: ignore[attr-defined]
+            if result.watch_posts:
+                message += f"; {result.watch_posts} found by brand watch"
+            if result.watch_error:
+                message += f". brand watch: {result.watch_error}"
             self._publish_status(connector, SyncState.OK, message, result.new_posts)
         self._failures[account.id] = self._failures.get(account.id, 0) + 1 if result.error else 0
         return result
@@ -170,12 +188,67 @@ class SyncEngine:
         due.sort(key=lambda item: refreshed.get(item[0], datetime.min.replace(tzinfo=timezone.utc)))
         for thread_id, post_ids in due[: self._refresh_per_pass]:
             batch = await refresh(thread_id, post_ids)
-            changes = await self._writer.call(Inbox.apply_batch, batch)
+            # A re-read, not a mention: a brand watch's thread stays unmentioned (``Inbox.apply_batch``).
+            changes = await self._writer.call(Inbox.apply_batch, batch, reread=True)
             refreshed[thread_id] = now
             result.new_posts += changes.new_posts
             result.changed_threads |= changes.thread_ids
             if changes.thread_ids:
                 self._publish_changes(changes)
+
+    async def _run_brand_watch(self, connector: Connector, result: SyncResult) -> str | None:
+        """Search the account's network for the owner's brand words when due; returns what is wrong with the watch,
+        if anything (the last run's failure, or queries the server refused), until a later run says otherwise.
+
+        A watch is an extra: its failure (a search API down, its own rate limit) is reported but never fails the
+        account's sync, so mentions keep flowing and the backoff of mentions is not driven by searches. The watch is
+        read from the store each pass (one small query), so new terms are searched on the next pass without waiting
+        out ``watch_every``.
+        """
+        account_id = connector.account.id
+        fetch_watch = getattr(connector, "fetch_watch", None)
+        if fetch_watch is None:
+            return None
+        now = self._clock()
+        try:
+            watch = await self._writer.call(self._brand_watch)
+            if not watch.active:
+                self._watch_problem.pop(account_id, None)
+                return None
+            due = self._watch_due.get(account_id)
+            if due is not None and now < due and self._watched_terms.get(account_id) == watch.terms:
+                return self._watch_problem.get(account_id)
+            self._watch_due[account_id] = now + self._watch_every
+            self._watched_terms[account_id] = watch.terms
+            cursor = await self._writer.call(Inbox.cursor, account_id, WATCH_STREAM)
+            async for batch in fetch_watch(watch, cursor):
+                if batch.source != "watch" or batch.stream != WATCH_STREAM:
+                    # Whatever the connector says, a search result is never a mention and its cursor is the watch's.
+                    batch = replace(batch, source="watch", stream=WATCH_STREAM)
+                changes = await self._writer.call(Inbox.apply_batch, batch)
+                result.pages += 1
+                result.watch_posts += changes.new_posts
+                result.changed_threads |= changes.thread_ids
+                if changes.thread_ids:
+                    self._publish_changes(changes)
+            # Some queries the server would not run (no search scope, search off): said, not failed.
+            problem = str(getattr(connector, "watch_unavailable", "") or "") or None
+        except ConnectorError as error:
+            if error.retry_after:  # the search's own rate limit: wait it out, not just the usual interval
+                later = now + timedelta(seconds=error.retry_after)
+                self._watch_due[account_id] = max(self._watch_due.get(account_id, later), later)
+            log.info("brand watch of %s failed: %s", account_id, error)
+            problem = str(error)
+        except InboxError as error:
+            problem = str(error)
+        except Exception:  # a bug in a connector's search must not stop the account's mentions
+            log.exception("unexpected error in the brand watch of %s", account_id)
+            problem = "Tend hit an unexpected problem; details are in the log."
+        if problem is None:
+            self._watch_problem.pop(account_id, None)
+        else:
+            self._watch_problem[account_id] = problem
+        return problem
 
     async def sync_once(self) -> list[SyncResult]:
         """Sync every account once, concurrently; then bring back snoozed threads whose time has come."""
@@ -241,6 +314,8 @@ class SyncEngine:
         self._wake.pop(account_id, None)
         self._failures.pop(account_id, None)
         self.statuses.pop(account_id, None)
+        for schedule in (self._watch_due, self._watched_terms, self._watch_problem):
+            schedule.pop(account_id, None)
 
     def wake(self, account_id: str) -> None:
         """Sync this account now instead of at its next interval (a stream said something new arrived)."""

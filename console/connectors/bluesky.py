@@ -20,6 +20,9 @@ Streams and their cursors (kept verbatim by the store):
 
 Reposts of customers' posts notify the customer, not the business: ``refresh_thread`` asks ``getRepostedBy`` who
 reposted the thread's reposted posts (bounded: see ``resharers``).
+
+Brand watches (``fetch_watch``: ``searchPosts`` for posts that name the business without tagging it) are in
+``bluesky_watch``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from contextlib import aclosing
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,11 +44,13 @@ from console.connectors.bluesky_parse import (
 from console.connectors.bluesky_reply import ReplyPublisher, check_length, mention_dids
 from console.connectors.bluesky_richtext import build_facets, written_mentions
 from console.connectors.bluesky_session import SaveToken, Session, client_for, xrpc_error
+from console.connectors.bluesky_watch import WATCH_DAYS, BlueskyWatch
 from console.connectors.bluesky_xrpc import Xrpc, decode
 from console.connectors.errors import ConnectorError
 from console.connectors.http import HttpClient
 from console.connectors.resharers import ResharerReads
 from console.domain import Account, Author, Batch, Post, Visibility, iso_utc, utc_now
+from console.domain.watches import BrandWatch
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +86,7 @@ class BlueskyConnector:
         first_sync_days: int = 14,
         overlap: timedelta = timedelta(minutes=10),
         page_size: int = PAGE_SIZE,
+        watch_days: int = WATCH_DAYS,
     ) -> None:
         if not account.remote_id.startswith("did:"):
             raise ValueError(f"a Bluesky account needs its DID as remote_id, not {account.remote_id!r}")
@@ -98,6 +105,8 @@ class BlueskyConnector:
         self._handled: set[str] = set()  # notification uris stored during this session
         self._threads_read: set[str] = set()  # root uris whose whole thread was read during this session
         self._resharer_reads = ResharerReads()
+        self._watch = BlueskyWatch(self._xrpc, clock, business_did=self.did, page_size=page_size, days=watch_days,
+                                   overlap=overlap, new_page=self._new_page, add_profiles=self._add_profiles)
 
     @property
     def chat_unavailable(self) -> str:
@@ -120,6 +129,18 @@ class BlueskyConnector:
                     yield page.builder.batch(CHAT, page.cursor, more=page.more)
         else:
             raise ValueError(f"Bluesky has no stream {stream!r}")
+
+    async def fetch_watch(self, watch: BrandWatch, cursor: str | None) -> AsyncIterator[Batch]:
+        """Brand-watch matches since ``cursor`` (see ``bluesky_watch``), in batches of stream ``watch``."""
+        fetched = self._watch.fetch(watch, cursor)
+        async with aclosing(fetched):
+            async for batch in fetched:
+                yield batch
+
+    @property
+    def watch_unavailable(self) -> str:
+        """Why some watch queries could not run, in the owner's words ("" when all did)."""
+        return self._watch.unavailable
 
     async def _notifications(self, cursor: str | None) -> AsyncIterator[Batch]:
         stored = moment(cursor)

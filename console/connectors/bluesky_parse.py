@@ -405,7 +405,8 @@ class PageBuilder:
     def has_post(self, uri: str) -> bool:
         return post_id(uri) in self.posts
 
-    def batch(self, stream: str, cursor: str | None = None, *, more: bool = False) -> Batch:
+    def batch(self, stream: str, cursor: str | None = None, *, more: bool = False,
+              source: str = "mention") -> Batch:
         return Batch(
             account_id=self.scope.account_id,
             stream=stream,
@@ -415,6 +416,7 @@ class PageBuilder:
             more=more,
             deleted_post_ids=tuple(d for d in self.deleted if d not in self.posts),
             reshares=tuple(self.reshares.values()),
+            source=source,
         )
 
     def __bool__(self) -> bool:

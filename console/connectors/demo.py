@@ -8,6 +8,12 @@ the backfill is the week before it, and live tick ``k`` happens at ``epoch + k *
 what changed in ticks ``(cursor.tick, current tick]``; a fresh process given a cursor replays the world up to it.
 Like a network that names resharers, each post comes with the ``Reshare`` records that became known in that range,
 and the resharers' profiles travel in the same page.
+
+Brand watches (``fetch_watch``): customers also talk about the bakery without tagging it, by name, product or street
+(``World.watch_posts``). The watch cursor has the same shape; a first run looks back ``WATCH_WINDOW`` (three days)
+from the world's now, later runs return what was posted in ticks ``(cursor.tick, current tick]``. Only true matches
+come back: public posts by customers whose text matches the watch, each with its author and in its conversation.
+``DEMO_WATCH_TERMS`` and ``DEMO_WATCH_EXCLUDE`` are the demo inbox's own watch words.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import hashlib
 import json
 import math
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from console.connectors.base import OutgoingReply
 from console.connectors.demo_script import BUSINESS_HANDLE, BUSINESS_NAME, NETWORKS
@@ -25,9 +31,16 @@ from console.connectors.demo_world import AuthorState, PostState, World
 from console.connectors.errors import BadResponse, ConnectorError
 from console.domain import Account, Author, Batch, Direction, Post, Reshare, Visibility, iso_utc, parse_iso, utc_now
 from console.domain.records import make_id
+from console.domain.watches import WATCH_STREAM, BrandWatch
 
 STREAM = "activity"
 PAGE_SIZE = 100
+WATCH_WINDOW = timedelta(days=3)
+# The demo bakery's brand watch: its name (two spellings), its hashtag, its street and its best-known product; and a
+# word that marks posts about the street that are not about the bakery.
+DEMO_WATCH_TERMS: tuple[str, ...] = ("Crumb & Co", "Crumb and Co", "#crumbandco", "Mill Lane", "pistachio croissant")
+DEMO_WATCH_EXCLUDE: tuple[str, ...] = ("roadworks",)
+_WATCHABLE = (Visibility.PUBLIC, Visibility.UNLISTED)
 _LABELS = {"mastodon": "Mastodon", "bluesky": "Bluesky", "x": "X"}
 
 
@@ -200,6 +213,42 @@ class DemoConnector:
                 reshares=tuple(reshares),
             )
 
+    async def fetch_watch(self, watch: BrandWatch, cursor: str | None) -> AsyncIterator[Batch]:
+        """Brand-watch matches posted after ``cursor`` (a first run: in the last ``WATCH_WINDOW``)."""
+        self._check_open()
+        await asyncio.sleep(0)
+        if cursor is None:
+            world = self.network.caught_up()
+            since = world.tick_time(world.tick) - WATCH_WINDOW
+        else:
+            epoch, after = decode_cursor(cursor)
+            world = self.network.world(epoch)
+            world.advance_to(max(after, self.network.current_tick(world)))
+            since = world.tick_time(after)
+        until = world.tick_time(world.tick)
+        network = self.account.network
+        business = world.business[network]
+        found = sorted(
+            (p for p in world.watch_posts.values()
+             if p.network == network and since < p.created_at <= until and p.visibility in _WATCHABLE
+             and p.author_id != business and watch.matches(p.text, p.author_id)),
+            key=lambda p: (p.created_at, p.id),
+        )
+        new_cursor = encode_cursor(iso_utc(world.epoch), world.tick)
+        pages = [found[i:i + PAGE_SIZE] for i in range(0, len(found), PAGE_SIZE)] or [[]]
+        for number, page in enumerate(pages):
+            last = number == len(pages) - 1
+            yield Batch(
+                account_id=self.account.id,
+                stream=WATCH_STREAM,
+                posts=tuple(DemoNetwork.post_record(world, p) for p in page),
+                authors=tuple(DemoNetwork.author_record(world, world.authors[a])
+                              for a in dict.fromkeys(p.author_id for p in page)),
+                cursor=new_cursor if last else None,
+                more=not last,
+                source="watch",
+            )
+
     def _changes(self, world: World, after: int) -> tuple[list[PostState], list[str]]:
         """Posts (oldest first, so parents come before replies) and author ids changed after tick ``after``."""
         name = self.account.network
@@ -215,7 +264,11 @@ class DemoConnector:
         self._check_open()
         world = self.network.caught_up()
         thread = world.threads.get(root_id)
-        if thread is None or thread.network != self.account.network:
+        if thread is None:  # a conversation brand watches found: customers talking among themselves
+            posts = [DemoNetwork.post_record(world, p) for p in world.watch_posts.values()
+                     if p.thread_id == root_id and p.network == self.account.network and p.visibility in _WATCHABLE]
+            return sorted(posts, key=lambda p: p.created_at)
+        if thread.network != self.account.network:
             return []
         posts = [DemoNetwork.post_record(world, world.posts[i]) for i in thread.post_ids]
         posts += [p for p in self.network.sent_replies() if p.thread_id == root_id]

@@ -345,3 +345,42 @@ SNOWBALL_CHIME_INS: tuple[str, ...] = (
     "Show us the form!",
     "Their bread is still great though, to be fair.",
 )
+
+# -- brand watch ------------------------------------------------------------------------------------------------------
+# People talking about the bakery without tagging it: by name, a product, its street. The demo's default watch words
+# (``demo.DEMO_WATCH_TERMS``) find them; each line names at least one of them as whole words.
+BUSINESS_STREET = "Mill Lane"
+WATCH_LINES: tuple[str, ...] = (
+    "Finally tried the pistachio croissant from Crumb & Co. Worth every minute of the queue.",
+    "If you're near Mill Lane before nine, the sourdough at Crumb & Co is still warm. You're welcome.",
+    "Crumb and Co did our wedding cake and people are still talking about it 🎂",
+    "New Saturday ritual: pistachio croissant, flat white, the bench on Mill Lane.",
+    "Is it just me or has the pistachio croissant at Crumb & Co got smaller? Still great, but.",
+    "#crumbandco cinnamon knots are back and I have no self-control",
+    "Whoever does the window display at Crumb & Co deserves a raise.",
+    "Crumb & Co sold out of rye by ten again. Setting an alarm for tomorrow.",
+    "Le croissant pistache de Crumb & Co, c'est une affaire d'État 🥐",
+    "The new opening hours at Crumb & Co are a game changer for early-shift people like me.",
+    "Crumb & Co ran out of oat milk at 8:30 on a Tuesday. How.",
+    "Three visits to Crumb & Co this week. This is a cry for help (send cardamom buns).",
+)
+# Customers answering each other: the question names nothing (a watch never sees it), the answer names the bakery.
+WATCH_CONVERSATIONS: tuple[tuple[str, str], ...] = (
+    ("Anyone know a good place for a birthday cake in town? Need it by Friday.",
+     "Crumb & Co on Mill Lane! They did my daughter's and it was perfect."),
+    ("Where's the best sourdough around here? Asking for a hungry friend.",
+     "Crumb & Co on Mill Lane, no contest. Go early."),
+    ("Need a coffee-and-pastry spot for a first date. Ideas?",
+     "The pistachio croissant at Crumb & Co has never let anyone down."),
+)
+# Later customers answering a post that named the bakery, naming it again.
+WATCH_REPLIES: tuple[str, ...] = (
+    "Same here! Crumb & Co never misses.",
+    "Crumb & Co's cardamom buns though 😍",
+    "Agreed, and the pistachio croissant is even better warm.",
+)
+# What the demo watch must leave out: the street in a story that is not about the bakery (its excluded word), the
+# bakery's own post, and a followers-only post.
+WATCH_UNRELATED = "Mill Lane roadworks again. Buses diverted until Friday, apparently."
+WATCH_OWN = "Fresh pistachio croissants out of the oven at Crumb & Co, Mill Lane. Come and get them!"
+WATCH_PRIVATE = "Crumb & Co staff do the best latte art. Don't tell them I said so."

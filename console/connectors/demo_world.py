@@ -9,6 +9,10 @@ Every post and author remembers the tick it last changed at; the connector retur
 
 Who reshared a post is drawn afterwards, from streams of its own (``Random(f"{seed}:resharers:…")``), so naming
 resharers leaves every post, count and line of the world exactly as it was without them.
+
+Customers also talk about the bakery without tagging it (by name, a product, its street): brand-watch chatter in
+``watch_posts``, drawn from streams of its own too (``Random(f"{seed}:watch:…")``) and kept apart from the posts
+that reach the business, so the mention stream (and the snowball) are exactly as they were without it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,12 @@ from console.connectors.demo_script import (
     SNOWBALL_CHIME_INS,
     SNOWBALL_OPENER,
     SNOWBALL_RESHARE,
+    WATCH_CONVERSATIONS,
+    WATCH_LINES,
+    WATCH_OWN,
+    WATCH_PRIVATE,
+    WATCH_REPLIES,
+    WATCH_UNRELATED,
     Kind,
     Persona,
     Scenario,
@@ -65,6 +75,13 @@ NAMED_RESHARERS = 5
 NEW_NAMES_PER_TICK = 2
 _RESHARER_WEIGHTS = {Tier.LOW: 6, Tier.EDGE: 3, Tier.MID: 2, Tier.BIG: 1}
 RESHARE_DELAY_MEAN = 3 * 3600.0  # backfill reshares mostly come within hours of a post
+
+# Brand-watch chatter: a handful in the week before the epoch (half of it in the last three days), then one every
+# WATCH_GAP ticks or so, further apart as the run calms down (``pace``).
+WATCH_RECENT_DAYS = 3
+WATCH_FIRST_TICKS = (3, 8)
+WATCH_GAP = (12, 40)
+P_WATCH_REPLY = 0.3
 
 
 @dataclass(slots=True)
@@ -154,9 +171,15 @@ class World:
         self._recent: list[str] = []  # thread ids, oldest first
         self._next_native = 1
         self.snowball: Snowball
+        # Brand-watch chatter: public posts that never reach the business (no mention), by id, oldest first.
+        self.watch_posts: dict[str, PostState] = {}
+        self._next_watch_native = 1
+        self._watch_lines: list[str] = []  # lines still to be said, in the order they will be
         self._create_cast(random.Random(f"{seed}:cast"))
         self._create_backfill(random.Random(f"{seed}:backfill"))
         self._name_backfill_resharers(random.Random(f"{seed}:resharers:backfill"))
+        self._next_watch_tick = 0
+        self._create_watch_backfill(random.Random(f"{seed}:watch:backfill"))
 
     # -- time and bookkeeping --------------------------------------------------------------------------------------
 
@@ -176,6 +199,7 @@ class World:
             self.tick += 1
             self._live_tick(random.Random(f"{self.seed}:tick:{self.tick}"))
             self._name_live_resharers(random.Random(f"{self.seed}:resharers:{self.tick}"))
+            self._watch_tick(random.Random(f"{self.seed}:watch:{self.tick}"))
 
     # -- the cast --------------------------------------------------------------------------------------------------
 
@@ -534,6 +558,84 @@ class World:
             big = self.posts[ball.reshare_post_id]
             big.reshares, big.likes = max(big.reshares, reshares // 4), max(big.likes, int(reshares * 0.8))
             self._touch_post(big)
+
+    # -- brand-watch chatter ---------------------------------------------------------------------------------------
+
+    def _watch_post(self, rng: random.Random, network: str, author_id: str, text: str, at: datetime, *,
+                    parent: PostState | None = None, visibility: Visibility = Visibility.PUBLIC) -> PostState:
+        native = f"w{self._next_watch_native}"
+        self._next_watch_native += 1
+        post_id = make_id(network, f"demo-{native}")
+        author = self.authors[author_id]
+        post = PostState(
+            id=post_id, native=native, network=network, thread_id=parent.thread_id if parent else post_id,
+            parent_id=parent.id if parent else None, author_id=author_id, text=text, created_at=at,
+            url=self.post_url(network, author.handle, native), visibility=visibility,
+            direction=Direction.OUT if author_id == self.business[network] else Direction.IN,
+            changed_tick=self.tick,
+        )
+        mean_likes = 0.5 + math.sqrt(author.followers) / 6
+        post.likes = int(rng.expovariate(1 / mean_likes))
+        post.reshares = int(post.likes * rng.uniform(0, 0.3))
+        post.quotes = int(post.reshares * rng.uniform(0, 0.2))
+        if parent is not None:
+            parent.replies += 1
+            parent.changed_tick = self.tick
+        self.watch_posts[post_id] = post
+        return post
+
+    def _next_watch_line(self, rng: random.Random) -> str:
+        if not self._watch_lines:
+            self._watch_lines = rng.sample(WATCH_LINES, len(WATCH_LINES))
+        return self._watch_lines.pop(0)
+
+    def _create_watch_backfill(self, rng: random.Random) -> None:
+        """The week's chatter: two lines per network in the last three days and one before, a conversation in which
+        a customer recommends the bakery, the street's roadworks, the bakery's own post on each network (a watch
+        skips its own account) and a followers-only post."""
+        day = 86_400.0
+        recent, older = WATCH_RECENT_DAYS * day, 7 * day - 3600
+        networks = rng.sample(NETWORKS, len(NETWORKS))
+        chatter: list[tuple[float, str, str]] = []  # (seconds before the epoch, network, text)
+        for network in networks:
+            for _ in range(2):
+                chatter.append((rng.uniform(3600, recent - 3600), network, self._next_watch_line(rng)))
+            chatter.append((rng.uniform(recent + 3600, older), network, self._next_watch_line(rng)))
+        for network in networks:
+            chatter.append((rng.uniform(2 * 3600, 6 * 3600), network, WATCH_OWN))
+        for before, network, text in sorted(chatter, key=lambda item: -item[0]):
+            author = self.business[network] if text == WATCH_OWN else rng.choice(self.customers[network])
+            self._watch_post(rng, network, author, text, self.epoch - timedelta(seconds=before))
+        question, answer = rng.choice(WATCH_CONVERSATIONS)
+        network = rng.choice(NETWORKS)
+        asker, answerer = rng.sample(self.customers[network], 2)
+        asked_at = self.epoch - timedelta(seconds=rng.uniform(0.5 * day, 2 * day))
+        root = self._watch_post(rng, network, asker, question, asked_at)
+        self._watch_post(rng, network, answerer, answer, asked_at + timedelta(seconds=rng.uniform(600, 3 * 3600)),
+                         parent=root)
+        network = rng.choice(NETWORKS)
+        self._watch_post(rng, network, rng.choice(self.customers[network]), WATCH_UNRELATED,
+                         self.epoch - timedelta(seconds=rng.uniform(3600, day)))
+        network = rng.choice(NETWORKS)
+        self._watch_post(rng, network, rng.choice(self.customers[network]), WATCH_PRIVATE,
+                         self.epoch - timedelta(seconds=rng.uniform(3600, day)), visibility=Visibility.PRIVATE)
+        self._next_watch_tick = rng.randint(*WATCH_FIRST_TICKS)
+
+    def _watch_tick(self, rng: random.Random) -> None:
+        """Now and then someone mentions the bakery in passing, or answers such a post naming it again."""
+        if self.tick < self._next_watch_tick:
+            return
+        at = self.tick_time(self.tick) - timedelta(milliseconds=rng.randrange(int(self.tick_seconds * 1000) or 1))
+        earlier = [p for p in self.watch_posts.values()
+                   if p.visibility is Visibility.PUBLIC and p.direction is Direction.IN and p.text in WATCH_LINES]
+        if earlier and rng.random() < P_WATCH_REPLY:
+            parent = rng.choice(earlier[-6:])
+            author = rng.choice([a for a in self.customers[parent.network] if a != parent.author_id])
+            self._watch_post(rng, parent.network, author, rng.choice(WATCH_REPLIES), at, parent=parent)
+        else:
+            network = rng.choice(NETWORKS)
+            self._watch_post(rng, network, rng.choice(self.customers[network]), self._next_watch_line(rng), at)
+        self._next_watch_tick = self.tick + max(1, round(rng.randint(*WATCH_GAP) / pace_at(self.tick)))
 
 
 def pace_at(tick: int) -> float:

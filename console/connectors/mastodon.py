@@ -15,6 +15,9 @@ the cursor); each page is yielded, and so stored, before the next is asked for.
 
 Boosts of customers' posts notify the customer, not the business: ``refresh_thread`` asks
 ``/api/v1/statuses/:id/reblogged_by`` who boosted the thread's boosted posts (bounded: see ``resharers``).
+
+Brand watches (``fetch_watch``: search and hashtag timelines, posts that name the business without tagging it) are
+in ``mastodon_watch``.
 """
 
 from __future__ import annotations
@@ -39,8 +42,10 @@ from console.connectors.mastodon_parse import (
 )
 from console.connectors.mastodon_stream import UNAVAILABLE, follow_notifications, streaming_base
 from console.connectors.mastodon_text import mention_first, status_length
+from console.connectors.mastodon_watch import WATCH_DAYS, MastodonWatch
 from console.connectors.resharers import ResharerReads
 from console.domain import Account, Author, Batch, Direction, Post, Visibility, iso_utc, utc_now
+from console.domain.watches import BrandWatch
 
 NOTIFICATIONS = "notifications"
 CONVERSATIONS = "conversations"
@@ -85,6 +90,7 @@ class MastodonConnector:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         page_size: int = PAGE_SIZE,
         stream_idle_timeout: float = 60.0,
+        watch_days: int = WATCH_DAYS,
     ) -> None:
         self.account = account
         self.host = server_host(account.server_url)
@@ -101,6 +107,8 @@ class MastodonConnector:
                                 first_sync_days, page_size)
         self._deleted_by_stream: dict[str, None] = {}
         self._resharer_reads = ResharerReads()
+        self._watch = MastodonWatch(self._http, self._pager, clock, host=self.host, page_size=page_size,
+                                    days=watch_days, new_page=self._new_page, root_of=self._root_of)
 
     # -- sync ------------------------------------------------------------------------------------------------------
 
@@ -126,6 +134,18 @@ class MastodonConnector:
             yield built.batch(stream)
             for native in natives:
                 self._deleted_by_stream.pop(native, None)
+
+    async def fetch_watch(self, watch: BrandWatch, cursor: str | None) -> AsyncIterator[Batch]:
+        """Brand-watch matches since ``cursor`` (see ``mastodon_watch``), in batches of stream ``watch``."""
+        fetched = self._watch.fetch(watch, cursor)
+        async with aclosing(fetched):
+            async for batch in fetched:
+                yield batch
+
+    @property
+    def watch_unavailable(self) -> str:
+        """Why some watch queries could not run on this server, in the owner's words ("" when all did)."""
+        return self._watch.unavailable
 
     @staticmethod
     def _read_notifications(body: Any) -> list[Notification]:
@@ -201,6 +221,24 @@ class MastodonConnector:
             await self._add_thread(page, status)
             return
         page.add_status(status, root)
+
+    async def _root_of(self, status: Json) -> str | None:
+        """The native id of the root of ``status``'s conversation (its context's first ancestor, as a mention's
+        thread is rooted), or ``None`` when the status is gone."""
+        native = status_id(status)
+        parent = reply_to(status)
+        if parent is None:
+            return native
+        known = self._roots.get(native) or self._roots.get(parent)
+        if known:
+            return known
+        context = await self._get_or_none(f"/api/v1/statuses/{native}/context")
+        if context is None:
+            return None
+        ancestors, _descendants = parse_context(context)
+        root = status_id(ancestors[0]) if ancestors else native
+        self._roots[native] = root
+        return root
 
     def _involves_business(self, status: Json) -> bool:
         return status_author_id(status) == self._business_id or self._business_id in mentioned_ids(status)

@@ -30,9 +30,10 @@ from console.secrets import off_loop
 log = logging.getLogger(__name__)
 
 CLIENT_NAME = "Tend"
-# Read notifications, statuses (threads, conversations, markers), accounts (verify_credentials, profiles); post
-# replies. Mastodon has no separate conversations read scope: /api/v1/conversations is covered by read:statuses.
-GRANULAR_SCOPES = ("read:accounts", "read:notifications", "read:statuses", "write:statuses")
+# Read notifications, statuses (threads, conversations, markers, hashtag timelines), accounts (verify_credentials,
+# profiles); search (brand watches); post replies. Mastodon has no separate conversations read scope:
+# /api/v1/conversations is covered by read:statuses.
+GRANULAR_SCOPES = ("read:accounts", "read:notifications", "read:statuses", "read:search", "write:statuses")
 BROAD_SCOPES = ("read", "write")
 DEFAULT_AUTH_TIMEOUT = 300.0
 DEFAULT_CHAR_LIMIT = 500
@@ -160,6 +161,13 @@ class KeyringRegistrations:
         await off_loop(self._delete, self.key(server_url), _APP_KIND)
 
 
+def _covers(scopes: str) -> bool:
+    """Whether a saved registration may ask for everything Tend needs now (an app registered before Tend searched
+    for brand watches lacks ``read:search``; registering again is how a reconnect gains it)."""
+    granted = set(scopes.split())
+    return "read" in granted or set(GRANULAR_SCOPES) <= granted
+
+
 async def discover_scopes(http: HttpClient) -> str:
     """Granular scopes when the server lists them all, else the broad ``read write`` every Mastodon knows."""
     try:
@@ -241,7 +249,7 @@ async def sign_in(
         redirect = LoopbackRedirect(state)
         await redirect.start(preferred_port=loopback_port(saved.redirect_uri) if saved else None)
         try:
-            if saved is not None and saved.redirect_uri == redirect.redirect_uri:
+            if saved is not None and saved.redirect_uri == redirect.redirect_uri and _covers(saved.scopes):
                 registration = saved
             else:
                 status(f"Registering Tend with {host}…")

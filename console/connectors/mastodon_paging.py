@@ -132,8 +132,11 @@ class LinkPager:
             url, query = following, None
         return items
 
-    def _link(self, response: httpx.Response, rel: str) -> str | None:
+    def link(self, response: httpx.Response, rel: str) -> str | None:
         """A pagination link, only if it stays on this server (a link elsewhere would carry the token there)."""
+        return self._link(response, rel)
+
+    def _link(self, response: httpx.Response, rel: str) -> str | None:
         url = response.links.get(rel, {}).get("url")
         if not url:
             return None

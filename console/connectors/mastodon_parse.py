@@ -334,7 +334,8 @@ class PageBuilder:
     def add_deleted(self, natives: Iterable[str]) -> None:
         self.deleted.update(dict.fromkeys(self.scope.post_id(n) for n in natives))
 
-    def batch(self, stream: str, cursor: str | None = None, *, more: bool = False) -> Batch:
+    def batch(self, stream: str, cursor: str | None = None, *, more: bool = False,
+              source: str = "mention") -> Batch:
         return Batch(
             account_id=self.scope.account_id,
             stream=stream,
@@ -344,4 +345,5 @@ class PageBuilder:
             more=more,
             deleted_post_ids=tuple(self.deleted),
             reshares=tuple(self.reshares.values()),
+            source=source,
         )

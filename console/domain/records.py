@@ -128,7 +128,9 @@ class Batch:
     ``cursor`` is ``None`` when this page must not move the stream's cursor (for example the middle pages of a
     newest-first walk, where only the last page knows where the next sync should start). ``deleted_post_ids`` are
     posts the network reports as deleted: they stay in the inbox, marked, so the owner keeps the history.
-    ``reshares`` name who reshared stored posts (their profiles are in ``authors``).
+    ``reshares`` name who reshared stored posts (their profiles are in ``authors``). ``source`` is ``"mention"``
+    for everything that reached the business (mentions, replies, DMs, threads around them) and ``"watch"`` for
+    brand-watch matches (``console.domain.watches``): a thread whose posts all came from watches is "unmentioned".
     """
 
     account_id: str
@@ -139,3 +141,4 @@ class Batch:
     more: bool = field(default=False)
     deleted_post_ids: tuple[str, ...] = ()
     reshares: tuple[Reshare, ...] = ()
+    source: str = "mention"

@@ -34,7 +34,9 @@ from console.connectors.mastodon_auth import (
 from console.connectors import bluesky_session
 from console.domain import Account
 from console.secrets import SecretStoreUnavailable, off_loop
-from console.services.connectors import REFRESH_TOKEN_KIND, TOKEN_KIND, is_demo_account, token_kind
+from console.services.connectors import (
+    FEED_NETWORK, REFRESH_TOKEN_KIND, TOKEN_KIND, holds_secret, is_demo_account, token_kind,
+)
 from console.services.writer import StoreWriter
 from console.store import Inbox, InboxError
 from console.sync import NETWORK_NAMES
@@ -111,6 +113,8 @@ class AccountService:
         """A few words for the owner: is this account ready to sync?"""
         if is_demo_account(account):
             return "demo"
+        if account.network == FEED_NETWORK:
+            return "watching"
         if account.needs_reconnect:
             return "needs reconnecting"
         try:
@@ -175,6 +179,19 @@ class AccountService:
         )
         return await self._store_and_add(signed.account, REFRESH_TOKEN_KIND, signed.refresh_token)
 
+    async def add_feed(self, url: str) -> Account:
+        """Watch an RSS or Atom feed. It is read once now, for its title and so that a wrong address (a page that
+        is not a feed, plain http to another machine) fails here, in plain words, rather than at every sync.
+        A web page that names its feed is enough. Adding a feed again refreshes its title. No keyring involved."""
+        from console.connectors.feed import feed_account, probe_feed  # feedparser loads only for feeds
+
+        info = await probe_feed(url)
+        account = feed_account(info.url, info.title)
+        await self._writer.call(Inbox.ensure_account, account)
+        log.info("watching feed %s", account.id)
+        await self._notify(self.on_added, account)
+        return account
+
     async def reconnect(
         self, account_id: str, open_browser: OpenBrowser, *, on_status: Status | None = None
     ) -> Account:
@@ -223,7 +240,7 @@ class AccountService:
         account = await self.find(account_id)
         await self._notify(self.on_removing, account_id)
         revoked, warning = True, ""
-        if not is_demo_account(account):
+        if holds_secret(account):
             revoked, warning = await self._forget_token(account)
         await self._writer.call(Inbox.remove_account, account_id, keep_history=keep_history)
         log.info("removed %s (history %s)", account_id, "kept" if keep_history else "deleted")

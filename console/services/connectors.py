@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from console.connectors.base import Connector
+from console.connectors.errors import ConnectorError
 from console.domain import Account, utc_now
 from console.secrets import SecretStoreUnavailable, load_secret, off_loop, store_secret
 
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 DEMO_SCHEME = "demo://"
 TOKEN_KIND = "access_token"
 REFRESH_TOKEN_KIND = "refresh_token"  # Bluesky keeps a refresh token; access tokens live in memory only
+FEED_NETWORK = "feed"  # RSS/Atom watches: public documents, so no secret at all
 
 LoadSecret = Callable[[str, str], str | None]
 StoreSecret = Callable[[str, str, str], None]
@@ -31,6 +33,11 @@ class Unserved:
 
 def is_demo_account(account: Account) -> bool:
     return account.server_url.startswith(DEMO_SCHEME)
+
+
+def holds_secret(account: Account) -> bool:
+    """Whether the keyring holds something for this account (demo accounts and feeds have nothing to keep)."""
+    return not is_demo_account(account) and account.network != FEED_NETWORK
 
 
 def token_kind(network: str) -> str:
@@ -88,6 +95,19 @@ def bluesky_connector(
         return Unserved(account, "its details are incomplete: reconnect the account (`tend account add bluesky`)")
 
 
+def feed_connector(account: Account) -> Connector | Unserved:
+    """A feed watch: no secret to load, only an address to read."""
+    try:
+        from console.connectors.feed import FeedConnector
+    except ImportError:
+        log.exception("the feed connector could not be loaded")
+        return Unserved(account, "this version of Tend cannot read feeds")
+    try:
+        return FeedConnector(account)
+    except ConnectorError as error:  # an address stored before it would be refused now (plain http elsewhere)
+        return Unserved(account, str(error))
+
+
 def connectors_for(
     accounts: list[Account], *, demo_seed: int = 7, load_token: LoadSecret = load_secret,
     store_token: StoreSecret = store_secret,
@@ -106,6 +126,8 @@ def connectors_for(
             built = mastodon_connector(account, load_token)
         elif account.network == "bluesky":
             built = bluesky_connector(account, load_token, store_token)
+        elif account.network == FEED_NETWORK:
+            built = feed_connector(account)
         else:
             built = Unserved(account, f"this version of Tend cannot sync {account.network} yet")
         if isinstance(built, Unserved):

@@ -11,13 +11,23 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
 
-from console.domain import Account, Batch, Post, ThreadStatus, influence_breakdown, iso_utc, parse_iso, utc_now
+from console.domain import (
+    Account,
+    Batch,
+    Direction,
+    Post,
+    ThreadStatus,
+    influence_breakdown,
+    iso_utc,
+    parse_iso,
+    utc_now,
+)
 from console.domain.hours import BusinessHours
 from console.domain.priority import priority_key
 from console.store.database import open_database
@@ -47,18 +57,36 @@ WHERE excluded.observed_at >= authors.observed_at
 """
 
 # The WHERE clause is what keeps counts moving forward in time: an older observation of a post never replaces a
-# newer one, whichever order pages arrive in.
+# newer one, whichever order pages arrive in. ``source`` is set on insert only: a later copy from a brand watch
+# never demotes a mention, and a mention's promotion (``_PROMOTE_TO_MENTION``) must not wait for a newer observation.
 _UPSERT_POST = """
 INSERT INTO posts (id, network, account_id, thread_id, parent_id, author_id, url, text, created_at, observed_at,
                    reshare_count, quote_count, like_count, reply_count, visibility, direction, attachments,
-                   edited_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   edited_at, source)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET
     text = excluded.text, url = excluded.url, observed_at = excluded.observed_at,
     reshare_count = excluded.reshare_count, quote_count = excluded.quote_count, like_count = excluded.like_count,
     reply_count = excluded.reply_count, visibility = excluded.visibility, attachments = excluded.attachments,
     edited_at = excluded.edited_at
 WHERE excluded.observed_at > posts.observed_at
+"""
+
+# De-duplication against mentions: a post a brand watch found first and a mention stream delivered since is a
+# mention (whichever copy is newer). Only posts still marked 'watch' are touched.
+_PROMOTE_TO_MENTION = """
+UPDATE posts SET source = 'mention' WHERE source = 'watch' AND id IN (SELECT value FROM json_each(?))
+"""
+
+# Posts a brand watch must not bring in: the business's own, and those of people the owner muted.
+_MUTED_AUTHORS = """
+SELECT author_id FROM author_notes WHERE muted = 1 AND author_id IN (SELECT value FROM json_each(?))
+"""
+
+# A re-read of stored threads is no evidence of a mention: a post it finds for the first time takes the source of
+# its thread (a watch's thread stays unmentioned until a mention stream says otherwise).
+_UNMENTIONED_OF = """
+SELECT id FROM threads WHERE unmentioned = 1 AND id IN (SELECT value FROM json_each(?))
 """
 
 # Recompute the denormalised thread row from its posts. A done or snoozed thread reopens when a customer post newer
@@ -71,12 +99,16 @@ agg AS (
            max(CASE WHEN p.direction = 'in' THEN p.created_at END) AS last_in_at,
            max(CASE WHEN p.direction = 'out' THEN p.created_at END) AS last_out_at,
            count(*) AS post_count,
-           sum(p.reshare_count + p.quote_count) AS reshare_total
+           sum(p.reshare_count + p.quote_count) AS reshare_total,
+           -- unmentioned: customer posts exist and none came from a mention stream (the business's own replies
+           -- say nothing about whether the customer tagged it)
+           coalesce(min(CASE WHEN p.direction = 'in' THEN p.source = 'watch' END), 0) AS unmentioned
     FROM touched JOIN posts p ON p.thread_id = touched.id
     GROUP BY p.thread_id
 )
 INSERT INTO threads (id, account_id, network, root_post_id, status, status_changed_at, last_activity_at,
-                     needs_reply, last_in_at, last_out_at, last_in_post_id, waiting_since, post_count, reshare_total)
+                     needs_reply, last_in_at, last_out_at, last_in_post_id, waiting_since, post_count, reshare_total,
+                     unmentioned)
 SELECT agg.id,
        (SELECT account_id FROM posts WHERE thread_id = agg.id ORDER BY created_at LIMIT 1),
        (SELECT network FROM posts WHERE thread_id = agg.id LIMIT 1),
@@ -91,7 +123,8 @@ SELECT agg.id,
        (SELECT min(created_at) FROM posts
          WHERE thread_id = agg.id AND direction = 'in' AND created_at > coalesce(agg.last_out_at, '')),
        agg.post_count,
-       agg.reshare_total
+       agg.reshare_total,
+       agg.unmentioned
 FROM agg WHERE true
 ON CONFLICT(id) DO UPDATE SET
     last_activity_at = excluded.last_activity_at,
@@ -101,6 +134,7 @@ ON CONFLICT(id) DO UPDATE SET
     waiting_since = excluded.waiting_since,
     post_count = excluded.post_count,
     reshare_total = excluded.reshare_total,
+    unmentioned = excluded.unmentioned,
     status = CASE WHEN threads.status != 'open' AND excluded.last_in_at > coalesce(threads.last_in_at, '')
                   THEN 'open' ELSE threads.status END,
     snooze_until = CASE WHEN threads.status != 'open' AND excluded.last_in_at > coalesce(threads.last_in_at, '')
@@ -298,9 +332,11 @@ class Inbox:
         """The same all-or-nothing write, for the store's other modules (``console.store.outbox``)."""
         return self._writing()
 
-    def write_records(self, db: sqlite_utils.Database, batch: Batch, now: str) -> frozenset[str]:
+    def write_records(
+        self, db: sqlite_utils.Database, batch: Batch, now: str, *, reread: bool = False
+    ) -> frozenset[str]:
         """Store a batch's authors and posts inside an open transaction, exactly as ``apply_batch`` does."""
-        return self._write_records(db, batch, now)
+        return self._write_records(db, self._admit(db, batch), now, reread=reread)
 
     # -- accounts and cursors -------------------------------------------------------------------------------------
 
@@ -371,12 +407,19 @@ class Inbox:
 
     # -- ingest ----------------------------------------------------------------------------------------------------
 
-    def apply_batch(self, batch: Batch) -> ChangeSet:
-        """Store one connector page and move its cursor, all or nothing."""
+    def apply_batch(self, batch: Batch, *, reread: bool = False) -> ChangeSet:
+        """Store one connector page and move its cursor, all or nothing.
+
+        ``batch.source`` says how its posts reached the business: ``"mention"`` (the default) or ``"watch"`` (a
+        brand-watch search; the business's own posts and muted people's are left out). ``reread`` marks a re-read
+        of stored threads (``SyncEngine`` refreshing open threads): it is no evidence that anyone mentioned the
+        business, so it promotes nothing to a mention and its new posts take their thread's source.
+        """
         now = iso_utc(self._clock())
         with self._writing() as db:
+            batch = self._admit(db, batch)
             new_posts = self._count_unknown_posts(db, batch)
-            changes = self._write_records(db, batch, now)
+            changes = self._write_records(db, batch, now, reread=reread)
             if batch.cursor is not None:
                 db.execute(
                     """INSERT INTO sync_cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?)
@@ -396,7 +439,24 @@ class Inbox:
         ).fetchone()[0]
         return len(ids) - known
 
-    def _write_records(self, db: sqlite_utils.Database, batch: Batch, now: str) -> frozenset[str]:
+    @staticmethod
+    def _admit(db: sqlite_utils.Database, batch: Batch) -> Batch:
+        """The batch as it may be stored: a brand watch never brings in the business's own posts or muted people's
+        (noise the owner asked to leave out). Mention batches pass untouched, at no cost."""
+        if batch.source == "mention":
+            return batch
+        if batch.source != "watch":
+            raise ValueError(f"unknown batch source {batch.source!r} (expected 'mention' or 'watch')")
+        if not batch.posts:
+            return batch
+        authors = json.dumps(sorted({p.author_id for p in batch.posts}))
+        muted = {row[0] for row in db.execute(_MUTED_AUTHORS, (authors,)).fetchall()}
+        kept = tuple(p for p in batch.posts if p.direction != Direction.OUT and p.author_id not in muted)
+        return batch if len(kept) == len(batch.posts) else replace(batch, posts=kept)
+
+    def _write_records(
+        self, db: sqlite_utils.Database, batch: Batch, now: str, *, reread: bool = False
+    ) -> frozenset[str]:
         conn = db.conn
         if batch.authors:
             conn.executemany(
@@ -417,17 +477,25 @@ class Inbox:
             refresh_priority(conn, amplified | waiting)
             return deleted | amplified | waiting
         post_ids = json.dumps([p.id for p in batch.posts])
+        thread_ids = frozenset(p.thread_id for p in batch.posts)
         before = dict(conn.execute(_ENGAGEMENT_OF_POSTS, (post_ids,)).fetchall())
+        source = batch.source
+        watched: frozenset[str] = frozenset()
+        if reread:
+            rows = conn.execute(_UNMENTIONED_OF, (json.dumps(sorted(thread_ids)),)).fetchall()
+            watched = frozenset(row[0] for row in rows)
         conn.executemany(
             _UPSERT_POST,
             [
                 (p.id, p.network, p.account_id, p.thread_id, p.parent_id, p.author_id, p.url, p.text, p.created_at,
                  p.observed_at or now, p.reshare_count, p.quote_count, p.like_count, p.reply_count,
-                 str(p.visibility), str(p.direction), _attachments_json(p), p.edited_at)
+                 str(p.visibility), str(p.direction), _attachments_json(p), p.edited_at,
+                 "watch" if p.thread_id in watched else source)
                 for p in batch.posts
             ],
         )
-        thread_ids = frozenset(p.thread_id for p in batch.posts)
+        if source == "mention" and not reread:
+            conn.execute(_PROMOTE_TO_MENTION, (post_ids,))
         refresh_threads(conn, thread_ids, now, rank=False)
         after = conn.execute(_ENGAGEMENT_OF_POSTS, (post_ids,)).fetchall()
         deltas = {author: total - before.get(author, 0) for author, total in after}

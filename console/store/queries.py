@@ -18,6 +18,7 @@ class ViewKind(StrEnum):
     ACCOUNT = "account"
     ALL = "all"
     ESCALATING = "escalating"
+    UNMENTIONED = "unmentioned"
 
 
 class Order(StrEnum):
@@ -60,6 +61,7 @@ class ThreadRow:
     escalating_since: str | None = None
     priority_key: float | None = None
     author_vip: bool = False
+    unmentioned: bool = False  # found by a brand watch: no customer in it tagged the business
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +97,8 @@ _THREAD_COLUMNS = """
     t.id, t.account_id, t.network, t.status, t.needs_reply, t.last_activity_at, t.waiting_since, t.snooze_until,
     t.post_count, t.reshare_total, coalesce(p.text, ''), a.id, coalesce(a.handle, ''), coalesce(a.display_name, ''),
     coalesce(a.influence, 0), coalesce(a.followers_count, 0), t.heat, t.reach, t.reshares_last_hour,
-    t.escalating_since, t.priority_key, coalesce((SELECT vip FROM author_notes n WHERE n.author_id = a.id), 0)
+    t.escalating_since, t.priority_key, coalesce((SELECT vip FROM author_notes n WHERE n.author_id = a.id), 0),
+    t.unmentioned
 """
 
 _FROM_THREADS = """
@@ -111,7 +114,10 @@ _VIEW_WHERE = {
     ViewKind.DONE: "t.status = 'done'",
     ViewKind.ACCOUNT: "t.account_id = :account_id",
     ViewKind.ALL: "1 = 1",
-    ViewKind.ESCALATING: "t.escalating_since IS NOT NULL AND t.status = 'open'",
+    # '+' keeps the planner on the small partial index threads_escalating rather than every open thread.
+    ViewKind.ESCALATING: "t.escalating_since IS NOT NULL AND +t.status = 'open'",
+    # Index-backed: the partial index threads_unmentioned (status, last_activity_at, id) WHERE unmentioned = 1.
+    ViewKind.UNMENTIONED: "t.status = 'open' AND t.unmentioned = 1",
 }
 
 
@@ -197,7 +203,7 @@ def list_threads(
 
 
 def _thread_row(row: tuple[object, ...]) -> ThreadRow:
-    return ThreadRow(*row[:4], bool(row[4]), *row[5:21], bool(row[21]))  # type: ignore[arg-type]
+    return ThreadRow(*row[:4], bool(row[4]), *row[5:21], bool(row[21]), bool(row[22]))  # type: ignore[arg-type]
 
 
 def get_thread(db: sqlite_utils.Database, thread_id: str) -> ThreadRow | None:
@@ -222,7 +228,8 @@ def thread_posts(db: sqlite_utils.Database, thread_id: str) -> list[PostRow]:
 def view_counts(db: sqlite_utils.Database) -> dict[ViewKind, int]:
     """Badge numbers for the sidebar, each an index-only count."""
     counts = {}
-    for kind in (ViewKind.NEEDS_REPLY, ViewKind.ESCALATING, ViewKind.OPEN, ViewKind.SNOOZED, ViewKind.DONE):
+    for kind in (ViewKind.NEEDS_REPLY, ViewKind.ESCALATING, ViewKind.UNMENTIONED, ViewKind.OPEN, ViewKind.SNOOZED,
+                 ViewKind.DONE):
         counts[kind] = db.execute(f"SELECT count(*) FROM threads t WHERE {_VIEW_WHERE[kind]}").fetchone()[0]
     return counts
 

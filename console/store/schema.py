@@ -312,6 +312,35 @@ def _v6_spread_and_people(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v7_brand_watches(db: sqlite_utils.Database) -> None:
+    """Brand watches: posts found by searching for the business's words, not by a mention.
+
+    ``posts.source`` says how a post reached the inbox; ``threads.unmentioned`` is derived from it (1 while no
+    customer post of the thread came from a mention stream). The owner's words are one row each in ``brand_watch``
+    (``kind`` 'term' or 'exclude', ``position`` keeps the owner's order): readable and editable in ``sqlite3`` or
+    Datasette without parsing JSON, and the primary key keeps a word from being listed twice. One watch serves the
+    whole inbox, as the business has one name whichever account hears it. ``author_notes.muted`` keeps a person's
+    posts out of brand watches. ``threads_unmentioned`` is a partial index: the Unmentioned view and its badge read
+    only the threads found by watches, in the order the view shows them.
+    """
+    db.executescript(
+        """
+        ALTER TABLE posts ADD COLUMN source TEXT NOT NULL DEFAULT 'mention' CHECK (source IN ('mention', 'watch'));
+        ALTER TABLE threads ADD COLUMN unmentioned INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE author_notes ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+
+        CREATE TABLE brand_watch (
+            kind TEXT NOT NULL CHECK (kind IN ('term', 'exclude')),
+            word TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (kind, word)
+        ) WITHOUT ROWID;
+
+        CREATE INDEX threads_unmentioned ON threads(status, last_activity_at, id) WHERE unmentioned = 1;
+        """
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1_initial,
     _v2_accounts_and_post_details,
@@ -319,5 +348,6 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v4_outbox_drafts_and_settings,
     _v5_draft_cooloff,
     _v6_spread_and_people,
+    _v7_brand_watches,
 )
 LATEST_VERSION = len(MIGRATIONS)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHeaderView,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -81,6 +82,7 @@ class AccountsDialog(QDialog):
         self._task: asyncio.Future[Any] | None = None
         self._cancellable = True
         self.remove_question: QMessageBox | None = None
+        self.feed_prompt: QInputDialog | None = None
 
         self.pages = QStackedWidget()
         self.pages.addWidget(self._make_list_page())
@@ -128,6 +130,10 @@ class AccountsDialog(QDialog):
         self.add_bluesky_button = QPushButton("Add Bluesky account…")
         self.add_bluesky_button.setObjectName("addBlueskyButton")
         self.add_bluesky_button.clicked.connect(lambda: self.show_bluesky_page())
+        self.add_feed_button = QPushButton("Add feed…")
+        self.add_feed_button.setObjectName("addFeedButton")
+        self.add_feed_button.setToolTip("Watch a review site or blog through its RSS or Atom feed (read only)")
+        self.add_feed_button.clicked.connect(self.ask_feed_url)
         self.reconnect_button = QPushButton("Reconnect")
         self.reconnect_button.setObjectName("reconnectButton")
         self.reconnect_button.setToolTip("Sign in again in the browser, for an account whose access was withdrawn")
@@ -136,7 +142,8 @@ class AccountsDialog(QDialog):
         self.remove_button.setObjectName("removeButton")
         self.remove_button.clicked.connect(self.ask_remove_selected)
         buttons = QVBoxLayout()
-        for button in (self.add_button, self.add_bluesky_button, self.reconnect_button, self.remove_button):
+        for button in (self.add_button, self.add_bluesky_button, self.add_feed_button, self.reconnect_button,
+                       self.remove_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QHBoxLayout(page)
@@ -248,6 +255,7 @@ class AccountsDialog(QDialog):
         idle = not self.busy
         self.add_button.setEnabled(idle)
         self.add_bluesky_button.setEnabled(idle)
+        self.add_feed_button.setEnabled(idle)
         self.remove_button.setEnabled(idle and account is not None)
         needs = account is not None and account.network in ("mastodon", "bluesky") and \
             self._states.get(account.id, "").startswith("needs reconnecting")
@@ -292,6 +300,34 @@ class AccountsDialog(QDialog):
         self.status_label.setText("Signing in to Bluesky…")
         self._start(self._service.add_bluesky(handle, password, service=service, plc_url=plc), on_done=self._added)
 
+    def ask_feed_url(self) -> QInputDialog | None:
+        """Ask for the feed's address; window-modal but without a nested event loop, like the remove question."""
+        if self.busy:
+            return None
+        prompt = QInputDialog(self)
+        prompt.setObjectName("feedPrompt")
+        prompt.setWindowTitle("Add feed")
+        prompt.setLabelText("The address of an RSS or Atom feed, or of a page that names one (most review sites "
+                            "and blogs do).\nIts new items arrive as read-only conversations: you answer on the site.")
+        prompt.setTextValue("https://")
+        prompt.setOkButtonText("Watch feed")
+
+        def chosen(url: str) -> None:
+            self.feed_prompt = None
+            self.add_feed(url)
+
+        prompt.textValueSelected.connect(chosen)
+        prompt.rejected.connect(lambda: setattr(self, "feed_prompt", None))
+        self.feed_prompt = prompt
+        prompt.open()
+        return prompt
+
+    def add_feed(self, url: str) -> asyncio.Future[Any] | None:
+        if self.busy:
+            return None
+        self.status_label.setText("Reading the feed…")
+        return self._start(self._service.add_feed(url), on_done=self._added)
+
     def reconnect_selected(self) -> None:
         account_id = self.selected_account_id()
         if self.busy or account_id is None:
@@ -308,8 +344,9 @@ class AccountsDialog(QDialog):
         self.server_field.clear()
         self.show_list_page()
         warning = getattr(self._service, "last_warning", "") if account.network == "bluesky" else ""
-        self.status_label.setText(f"Connected {account.handle}. Tend is fetching its messages."
-                                  + (f"\n{warning}" if warning else ""))
+        done = f"Watching {account.handle}. Tend is fetching its items." if account.network == "feed" else \
+            f"Connected {account.handle}. Tend is fetching its messages."
+        self.status_label.setText(done + (f"\n{warning}" if warning else ""))
         self.accountsChanged.emit()
         self._reload_then_select(account.id)
 
@@ -334,10 +371,9 @@ class AccountsDialog(QDialog):
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Remove account")
         box.setText(f"Remove {account.handle} from Tend?")
-        box.setInformativeText(
-            "Tend will stop syncing it, withdraw its access on the server and forget the token.\n\n"
-            "Keep this account's conversations in your inbox?"
-        )
+        what = "Tend will stop watching this feed." if account.network == "feed" else \
+            "Tend will stop syncing it, withdraw its access on the server and forget the token."
+        box.setInformativeText(f"{what}\n\nKeep this account's conversations in your inbox?")
         keep = box.addButton("Keep conversations", QMessageBox.ButtonRole.AcceptRole)
         delete = box.addButton("Delete conversations", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)

@@ -24,6 +24,7 @@ from console.services.connectors import Unserved, connectors_for
 from console.services.outbox import OutboxService
 from console.services.people import PeopleService
 from console.services.radar import RadarService
+from console.services.watches import WatchService
 from console.secrets import off_loop
 from console.services.writer import StoreWriter
 from console.store import Inbox
@@ -136,6 +137,7 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
         outbox=outbox,
         canned=CannedStore(path.parent),  # canned_replies.json next to the inbox
         people=PeopleService(writer),
+        watches=WatchService(writer),
     )
     window.set_accounts(accounts)
     radar = RadarService(writer, threshold=window.escalation_threshold)

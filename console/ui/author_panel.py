@@ -30,8 +30,10 @@ from PySide6.QtWidgets import (
 )
 
 from console.services.people import PeopleService
+from console.services.watches import WatchService
 from console.store import ChangeSet
 from console.store.people import AuthorProfile, AuthorThread, author_profile, author_threads
+from console.store.watches import author_muted
 from console.ui.formatting import compact_number, count_of, local_time
 from console.ui.icons import network_icon
 from console.ui.tasks import run_task
@@ -100,7 +102,14 @@ class AuthorPanel(QDialog):
 
     threadRequested = Signal(str)
 
-    def __init__(self, db: sqlite_utils.Database, people: PeopleService, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        people: PeopleService,
+        parent: QWidget | None = None,
+        *,
+        watches: WatchService | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setModal(False)
         self.setWindowModality(Qt.WindowModality.NonModal)
@@ -118,10 +127,17 @@ class AuthorPanel(QDialog):
         self.vip_box = QCheckBox("VIP")
         self.vip_box.setToolTip("A VIP's conversations move up “Needs reply”.")
         self.vip_box.toggled.connect(self._vip_toggled)
+        self._watches = watches
+        self.mute_box = QCheckBox("Mute in brand watches")
+        self.mute_box.setToolTip("Their posts no longer come in through brand watches (File ▸ Brand watch…).\n"
+                                 "Posts that tag you still do; conversations already here stay.")
+        self.mute_box.setVisible(watches is not None)
+        self.mute_box.toggled.connect(self._mute_toggled)
         header = QHBoxLayout()
         header.addWidget(self.icon_label)
         header.addWidget(self.name_label, 1)
         header.addWidget(self.vip_box)
+        header.addWidget(self.mute_box)
 
         self.figures_label = QLabel()
         self.figures_label.setTextFormat(Qt.TextFormat.RichText)
@@ -224,6 +240,9 @@ class AuthorPanel(QDialog):
 
     def _show_profile(self, profile: AuthorProfile | None) -> None:
         self.vip_box.setEnabled(profile is not None)
+        self.mute_box.setEnabled(profile is not None)
+        with QSignalBlocker(self.mute_box):
+            self.mute_box.setChecked(profile is not None and author_muted(self._db, profile.id))
         self.notes.setReadOnly(profile is None)
         if profile is None:
             self.setWindowTitle("Unknown person")
@@ -302,6 +321,26 @@ class AuthorPanel(QDialog):
             profile = author_profile(self._db, author_id)
             with QSignalBlocker(self.vip_box):
                 self.vip_box.setChecked(bool(profile and profile.vip))
+
+    # -- brand-watch mute ------------------------------------------------------------------------------------------
+
+    def _mute_toggled(self, checked: bool) -> None:
+        if self._loading or self._author_id is None or self._watches is None:
+            return
+        author_id = self._author_id
+        self.show_error("")
+        run_task(
+            self._watches.set_muted(author_id, checked),
+            on_error=lambda message: self._mute_failed(author_id, message),
+        )
+
+    def _mute_failed(self, author_id: str, message: str) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self.show_error(f"Muting was not changed. {message}")
+        if author_id == self._author_id:
+            with QSignalBlocker(self.mute_box):
+                self.mute_box.setChecked(author_muted(self._db, author_id))
 
     # -- notes -----------------------------------------------------------------------------------------------------
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from html import escape
+from urllib.parse import urlsplit
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
@@ -46,6 +48,13 @@ from console.ui.tasks import run_task
 
 TICK_MS = 1000
 DRAFT_DELAY_MS = 600
+READ_ONLY_NETWORKS = frozenset({"feed"})  # items watched on a site: there is no reply to send from here
+READ_ONLY_REASON = "This came from a feed: answer on the site."
+
+
+def open_in_browser(url: str) -> bool:
+    """The system browser; tests replace ``Composer.open_link`` with a simulated one."""
+    return QDesktopServices.openUrl(QUrl(url))
 
 
 def _banner(object_name: str, colour: str) -> tuple[QWidget, QLabel, QPushButton]:
@@ -149,6 +158,13 @@ class Composer(QWidget):
         self.cooloff_label.setWordWrap(True)
         self.cooloff_label.setStyleSheet("color: #8a5a00;")
         self.cooloff_label.setVisible(False)
+        self.read_only_label = QLabel()
+        self.read_only_label.setObjectName("readOnlyNotice")
+        self.read_only_label.setWordWrap(True)
+        self.read_only_label.setTextFormat(Qt.TextFormat.RichText)
+        self.read_only_label.linkActivated.connect(lambda url: self.open_link(url))
+        self.read_only_label.setVisible(False)
+        self.open_link: Callable[[str], object] = open_in_browser
 
         self.editor = ComposerEdit()
         self.editor.setPlaceholderText("Write a reply…  (/ for canned replies, Ctrl+K to search them)")
@@ -206,7 +222,7 @@ class Composer(QWidget):
         layout.setContentsMargins(4, 0, 4, 4)
         layout.addLayout(header)
         for widget in (self.advice_banner, self.exposure_banner, self.guard_banner, self.repeat_label,
-                       self.cooloff_label):
+                       self.cooloff_label, self.read_only_label):
             layout.addWidget(widget)
         layout.addWidget(self.editor)
         layout.addLayout(footer)
@@ -249,7 +265,7 @@ class Composer(QWidget):
         self._inserted = []
         self.repeat_label.setVisible(False)
         for widget in (self.editor, self.public_button, self.direct_button, self.menu_button, self.send_button):
-            widget.setEnabled(self._thread is not None)  # the undo bar stays usable with no thread shown
+            widget.setEnabled(self._thread is not None and not self.read_only)  # the undo bar stays usable
         if self._thread is None:
             self._posts, self._target = [], None
             self._set_text("")
@@ -315,7 +331,8 @@ class Composer(QWidget):
         who = "yourself" if post.direction == "out" else (post.author_name or post.author_handle)
         preview = " ".join(post.text.split())
         preview = preview if len(preview) <= 50 else preview[:49] + "…"
-        self.target_label.setText(f"Replying to {who} on {self._thread.network if self._thread else ''}: “{preview}”")
+        verb = "From" if self.read_only else "Replying to"
+        self.target_label.setText(f"{verb} {who} on {self._thread.network if self._thread else ''}: “{preview}”")
 
     # -- text, variables and drafts --------------------------------------------------------------------------------
 
@@ -534,6 +551,8 @@ class Composer(QWidget):
         label = "Send" if public else "Send DM"
         if self._thread is None or self._target is None:
             reason = "Choose a conversation to reply to."
+        elif self.read_only:
+            reason = READ_ONLY_REASON
         elif self._busy:
             reason = "Sending…"
         elif not text.strip():
@@ -589,7 +608,31 @@ class Composer(QWidget):
         if item is not None:
             self.undo(item.id)
 
+    # -- read-only threads (feeds) ---------------------------------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        """A watched feed's item: nothing can be sent from Tend, the answer belongs on the site."""
+        return self._thread is not None and self._thread.network in READ_ONLY_NETWORKS
+
+    def _show_read_only(self) -> bool:
+        """Say where to answer instead of offering to; True when the thread is read-only (no other banner then)."""
+        url = next((p.url for p in reversed(self._posts) if p.url.startswith(("https://", "http://"))), "")
+        if self.read_only:
+            link = f' <a href="{escape(url, quote=True)}">Open it on {escape(urlsplit(url).hostname or "the site")}' \
+                   "</a>" if url else ""
+            self.read_only_label.setText(f"{escape(READ_ONLY_REASON)}{link}")
+            self.read_only_label.setToolTip(url)
+            for banner in (self.advice_banner, self.exposure_banner, self.guard_banner):
+                banner.setVisible(False)
+        self.read_only_label.setVisible(self.read_only)
+        self.counter.setVisible(not self.read_only)
+        return self.read_only
+
     def _show_banners(self) -> None:
+        if self._show_read_only():
+            self._advice = None
+            return
         advice = thread_advice(self._posts, clock=self._clock) if self._posts else None
         self._advice = advice
         if advice is not None:

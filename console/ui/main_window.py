@@ -56,6 +56,8 @@ if TYPE_CHECKING:
     from console.services.accounts import AccountService
     from console.services.outbox import OutboxService
     from console.services.people import PeopleService
+    from console.services.watches import WatchService
+    from console.ui.watches_dialog import WatchesDialog
     from console.ui.author_panel import AuthorPanel
     from console.store.outbox import OutboxItem
     from console.ui.composer_canned import CannedStore
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
         outbox: OutboxService | None = None,
         canned: CannedStore | None = None,
         people: PeopleService | None = None,
+        watches: WatchService | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -143,6 +146,16 @@ class MainWindow(QMainWindow):
         self.accounts_action.triggered.connect(self.show_accounts)
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.accounts_action)
+        self._watches = watches
+        self._watches_dialog: WatchesDialog | None = None
+        self.watches_action = QAction("&Brand watch…", self)
+        self.watches_action.setObjectName("watchesAction")
+        self.watches_action.setToolTip("Find posts that talk about the business without tagging it")
+        self.watches_action.setEnabled(watches is not None)
+        self.watches_action.triggered.connect(self.show_watches_dialog)
+        file_menu.addAction(self.watches_action)
+        if watches is not None:
+            watches.on_changes.append(self.apply_changes)
         file_menu.addSeparator()
         file_menu.addAction("Export this view…", self.export_current_view)
         file_menu.addAction("Export this conversation…", self.export_current_thread)
@@ -292,6 +305,25 @@ class MainWindow(QMainWindow):
         self._accounts_dialog.show()
         return self._accounts_dialog
 
+    def show_watches_dialog(self) -> WatchesDialog | None:
+        """File ▸ Brand watch…: the words to search the networks for (one dialog, kept, showing what is stored)."""
+        if self._watches is None:
+            return None
+        if self._watches_dialog is None:
+            from console.ui.watches_dialog import WatchesDialog
+
+            self._watches_dialog = WatchesDialog(self._reader.db, self._watches, parent=self)
+            self._watches_dialog.saved.connect(
+                lambda watch: self.show_message(
+                    f"Brand watch saved: {len(watch.terms)} word{'' if len(watch.terms) == 1 else 's'} to look for."
+                    if watch.active else "Brand watch off: no words to look for."))
+        elif not self._watches_dialog.isVisible():
+            self._watches_dialog.reload()
+        self._watches_dialog.show()
+        self._watches_dialog.raise_()
+        self._watches_dialog.activateWindow()
+        return self._watches_dialog
+
     def reload_accounts(self) -> None:
         self.set_accounts(self._reader.accounts())
         self.apply_changes(ChangeSet())  # a removed account's conversations may have gone
@@ -388,7 +420,7 @@ class MainWindow(QMainWindow):
         if self.author_panel is None:
             from console.ui.author_panel import AuthorPanel
 
-            self.author_panel = AuthorPanel(self._reader.db, self._people, parent=self)
+            self.author_panel = AuthorPanel(self._reader.db, self._people, watches=self._watches, parent=self)
             self.author_panel.threadRequested.connect(self.open_thread_anywhere)
         self.author_panel.show_author(author_id)
         return self.author_panel

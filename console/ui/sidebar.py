@@ -1,4 +1,5 @@
-"""The views on the left: Needs reply, Escalating, All open, Snoozed, Done, and one entry per account, with counts."""
+"""The views on the left: Needs reply, Escalating, Unmentioned, All open, Snoozed, Done, and one entry per account,
+with counts."""
 
 from __future__ import annotations
 
@@ -14,9 +15,15 @@ from console.ui.icons import network_icon
 
 ViewRole = Qt.ItemDataRole.UserRole + 10
 
+_VIEW_TIPS = {
+    ViewKind.UNMENTIONED: "Open conversations found by a brand watch (File ▸ Brand watch…):\n"
+    "people talking about the business without tagging it.",
+}
+
 _VIEW_LABELS = {
     ViewKind.NEEDS_REPLY: "Needs reply",
     ViewKind.ESCALATING: "Escalating",
+    ViewKind.UNMENTIONED: "Unmentioned",
     ViewKind.OPEN: "All open",
     ViewKind.SNOOZED: "Snoozed",
     ViewKind.DONE: "Done",
@@ -36,6 +43,8 @@ class Sidebar(QTreeWidget):
         for kind, label in _VIEW_LABELS.items():
             item = QTreeWidgetItem([label])
             item.setData(0, ViewRole, View(kind))
+            if kind in _VIEW_TIPS:
+                item.setToolTip(0, _VIEW_TIPS[kind])
             self.addTopLevelItem(item)
             self._view_items[kind] = item
         self._accounts_header = QTreeWidgetItem(["Accounts"])

@@ -31,10 +31,14 @@ COL_AUTHOR, COL_INFLUENCE, COL_TEXT, COL_RESHARES, COL_HEAT, COL_WAITING, COL_ST
 
 
 @functools.cache
-def _bold() -> QFont:
+def _font(bold: bool, italic: bool) -> QFont:
     font = QFont()
-    font.setBold(True)
+    font.setBold(bold)
+    font.setItalic(italic)
     return font
+
+
+UNMENTIONED_TEXT = "Found by a brand watch (not tagged): they are talking about you, not to you."
 
 _STATUS_LABELS = {"open": "Open", "snoozed": "Snoozed", "done": "Done"}
 
@@ -214,8 +218,8 @@ class ThreadListModel(QAbstractTableModel):
             return heat_colour(row)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_INFLUENCE, COL_RESHARES, COL_HEAT, COL_WAITING):
             return int(Qt.AlignmentFlag.AlignCenter)
-        if role == Qt.ItemDataRole.FontRole and row.needs_reply and column == COL_AUTHOR:
-            return _bold()
+        if role == Qt.ItemDataRole.FontRole and column == COL_AUTHOR and (row.needs_reply or row.unmentioned):
+            return _font(row.needs_reply, row.unmentioned)  # italic: found by a brand watch, not a mention
         return None
 
     def _display(self, row: ThreadRow, column: int) -> str:
@@ -243,7 +247,7 @@ class ThreadListModel(QAbstractTableModel):
                 f"{row.author_name} ({row.author_handle}) on {row.network}\n"
                 f"{compact_number(row.author_followers)} follower{'' if row.author_followers == 1 else 's'} · "
                 f"influence {row.author_influence} of 100"
-            )
+            ) + (f"\n{UNMENTIONED_TEXT}" if row.unmentioned and column == COL_AUTHOR else "")
         elif column == COL_TEXT:
             detail = row.latest_text[:1000]
         elif column == COL_RESHARES:
@@ -253,6 +257,8 @@ class ThreadListModel(QAbstractTableModel):
                 f"Heat {row.heat} of 100: {reshares_text(row.reshares_last_hour)} in the last hour, "
                 f"up to {row.reach:,} people reached" + (" · escalating" if row.escalating_since else "")
             )
+        elif column == COL_STATUS and row.unmentioned:
+            detail = UNMENTIONED_TEXT
         else:
             return reason
         return f"{reason}\n\n{detail}"

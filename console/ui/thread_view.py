@@ -261,9 +261,10 @@ class ThreadView(QWidget):
         assert thread is not None
         status = {"open": "Open", "snoozed": "Snoozed", "done": "Done"}.get(thread.status, thread.status)
         total = sum(p.reshare_count + p.quote_count for p in posts)
+        found = " · <i>found by a brand watch (not tagged)</i>" if thread.unmentioned else ""
         self.title.setText(
             f"<b>{thread.author_name or thread.author_handle}</b> on {thread.network} · {len(posts)} posts · "
-            f"{total:,} reshares · {status}"
+            f"{total:,} reshares · {status}{found}"
         )
         self.done_button.setText("Reopen" if thread.status == "done" else "Mark done")
         self.spread.setText(spread_text(thread, self._clock()))

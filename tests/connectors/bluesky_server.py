@@ -86,6 +86,10 @@ class BlueskyTestServer:
         self.describe_repo = True
         self.main_passwords: dict[str, str] = {}  # did -> the account's own password (not an app password)
         self.pds_url: str | None = None  # the PDS DID documents name (this server unless a test says otherwise)
+        # app.bsky.feed.searchPosts: off answers 501 as a service without search does; ``since`` can be ignored as
+        # the reference AppView (dev-env) ignores it.
+        self.search_enabled = True
+        self.search_honours_since = True
         self.stopping = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -260,6 +264,36 @@ class BlueskyTestServer:
         if len(uris) > 25:
             return error(400, "InvalidRequest", "Error: uris must not have more than 25 elements")
         return Response(200, {"posts": [self.world.posts[u].view() for u in uris if u in self.world.posts]})
+
+    def x_app_bsky_feed_searchPosts(self, seen: Seen) -> Response:
+        """Loose, as a search service is: every word of ``q`` anywhere in the text, any case (so "crumbs" is found
+        for "crumb"); ``sort=latest`` newest first by ``sortAt`` (the earlier of createdAt and indexedAt); ``since``
+        inclusive; an opaque cursor (here: how many were listed before); unbalanced quotes are a BadQueryString."""
+        viewer = self._viewer(seen)
+        if isinstance(viewer, Response):
+            return viewer
+        if not self.search_enabled:
+            return error(501, "MethodNotImplemented", "Method Not Implemented")
+        q = seen.param("q")
+        if not q:
+            return error(400, "InvalidRequest", 'Error: Params must have the property "q"')
+        if q.count('"') % 2:
+            return error(400, "BadQueryString", "unbalanced quotes in query")
+        limit = int(seen.param("limit") or 25)
+        if not 1 <= limit <= 100:
+            return error(400, "InvalidRequest", "Error: limit must be between 1 and 100")
+        words = q.replace('"', " ").casefold().split()
+        found = [p for p in self.world.posts.values()
+                 if all(w in str(p.record.get("text", "")).casefold() for w in words)]
+        found.sort(key=lambda p: (min(p.record["createdAt"], p.indexed_at), p.uri), reverse=True)
+        since = seen.param("since")
+        if since and self.search_honours_since:
+            found = [p for p in found if min(p.record["createdAt"], p.indexed_at) >= since]
+        start = int(seen.param("cursor") or 0)
+        body: dict[str, Any] = {"posts": [p.view() for p in found[start:start + limit]], "hitsTotal": len(found)}
+        if start + limit < len(found):
+            body["cursor"] = str(start + limit)
+        return Response(200, body)
 
     def x_app_bsky_feed_getRepostedBy(self, seen: Seen) -> Response:
         """Newest reposters first; the cursor is opaque to clients (here: how many were listed before)."""

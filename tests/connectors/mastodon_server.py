@@ -11,7 +11,12 @@ Answers are chosen in this order for ``METHOD /path``:
    bodies, dropped connections, streams);
 2. scripted answers (``respond`` / ``replay``): the last one repeats; a scripted query must match when given;
 3. timelines (``timeline``): a list of recorded items paged like Mastodon (``max_id``/``min_id``/``since_id``/
-   ``limit``/``types[]``, Link headers with ``rel="next"`` and ``rel="prev"``);
+   ``limit``/``types[]``, Link headers with ``rel="next"`` and ``rel="prev"``), hashtag timelines included
+   (``/api/v1/timelines/tag/:name``);
+   full-text search (``searchable``): ``GET /api/v2/search`` over the statuses made searchable, as a search engine
+   answers: loosely (every word of ``q``, any case, anywhere in the HTML, so "crumbs" is found for "crumb"), newest
+   first, ``min_id`` a lower bound and ``max_id`` an upper one, no Link headers, the recorded envelope
+   (``accounts``/``statuses``/``hashtags``);
 4. the status store (``publish``): ``GET /api/v1/statuses/:id`` and ``/context`` worked out from ``in_reply_to_id``,
    ``/reblogged_by`` empty unless served (``boosted_by``); a deleted or unknown status is a 404 exactly as Mastodon
    words it;
@@ -136,6 +141,7 @@ class MastodonTestServer:
             defaultdict(list)
         self._timelines: dict[str, _Timeline] = {}
         self.statuses: dict[str, dict[str, Any]] = {}
+        self.search_index: list[dict[str, Any]] | None = None  # None: search not scripted (404 like any route)
         # An account with nothing new until a test says otherwise.
         self.timeline("/api/v1/notifications", [])
         self.timeline("/api/v1/conversations", [], key=lambda c: c["last_status"]["id"])
@@ -186,6 +192,10 @@ class MastodonTestServer:
         for status in statuses:
             self.statuses[status["id"]] = status
 
+    def searchable(self, *statuses: dict[str, Any]) -> None:
+        """Statuses ``GET /api/v2/search?type=statuses`` can find (full-text search as an opted-in account sees it)."""
+        self.search_index = [*(self.search_index or []), *statuses]
+
     def boosted_by(self, status_id: str, accounts: Iterable[dict[str, Any]]) -> None:
         """Serve ``/api/v1/statuses/:id/reblogged_by`` as a Link-paged list of these accounts."""
         self.timeline(f"/api/v1/statuses/{status_id}/reblogged_by", accounts)
@@ -212,6 +222,8 @@ class MastodonTestServer:
                 return chosen.popleft() if len(chosen) > 1 else chosen[0]
         if method == "GET" and path in self._timelines:
             return self._page(path, query)
+        if method == "GET" and path == "/api/v2/search" and self.search_index is not None:
+            return self._search(query)
         if method == "GET" and path.startswith("/api/v1/statuses/"):
             return self._status_answer(path.split("/")[4:])
         return Response(404, json=NOT_FOUND)
@@ -243,6 +255,20 @@ class MastodonTestServer:
                                f'rel="next", <{base}{urlencode(sorted(kept + [("min_id", timeline.key(page[0]))]))}>;'
                                f' rel="prev"')
         return Response(json=page, headers=headers)
+
+    def _search(self, query: tuple[tuple[str, str], ...]) -> Response:
+        params = dict(query)
+        words = params.get("q", "").replace('"', " ").casefold().split()
+        found = []
+        if params.get("type") in (None, "statuses") and words:
+            found = [s for s in self.search_index or [] if all(w in s.get("content", "").casefold() for w in words)]
+        found.sort(key=lambda s: int(s["id"]), reverse=True)
+        if params.get("min_id"):
+            found = [s for s in found if int(s["id"]) > int(params["min_id"])]
+        if params.get("max_id"):
+            found = [s for s in found if int(s["id"]) < int(params["max_id"])]
+        limit = int(params.get("limit", "20"))
+        return Response(json={"accounts": [], "statuses": found[:limit], "hashtags": []})
 
     def _status_answer(self, parts: list[str]) -> Response:
         status = self.statuses.get(parts[0]) if parts else None

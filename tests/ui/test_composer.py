@@ -548,7 +548,8 @@ def test_outside_business_hours_send_now_anyway_uses_the_undo_window(app, qtbot)
     qtbot.waitUntil(lambda: len(outbox_store.items_for_thread(app.reader, thread_id)) == 1, timeout=3000)
     (item,) = outbox_store.items_for_thread(app.reader, thread_id)
     assert parse_iso(item.send_after) == app.clock() + timedelta(seconds=20)
-    assert "sending in" in composer.undo_label.text()
+    # The label follows the outbox write on the next event-loop turn: wait for it rather than race it.
+    qtbot.waitUntil(lambda: "sending in" in composer.undo_label.text(), timeout=3000)
 
 
 def test_a_heated_drafts_cooloff_survives_a_restart(app, qtbot) -> None:
