@@ -161,6 +161,9 @@ class SyncEngine:
                 message += f"; {result.watch_posts} found by brand watch"
             if result.watch_error:
                 message += f". brand watch: {result.watch_error}"
+            reads_left = getattr(connector, "reads_left_text", None)
+            if reads_left is not None:  # networks that cap reads per month (X): how much is left
+                message += f". {reads_left()}"
             self._publish_status(connector, SyncState.OK, message, result.new_posts)
         self._failures[account.id] = self._failures.get(account.id, 0) + 1 if result.error else 0
         return result
@@ -180,10 +183,12 @@ class SyncEngine:
         refreshed = self._refreshed_at.setdefault(connector.account.id, {})
         since = iso_utc(now - timedelta(days=self._refresh_window_days))
         candidates = await self._writer.call(Inbox.open_threads_since, connector.account.id, since)
+        # A network whose reads are scarce (X counts every post read against a monthly cap) asks for a longer gap.
+        every = max(self._refresh_every, getattr(connector, "refresh_every", self._refresh_every))
         due = [
             (thread_id, post_ids)
             for thread_id, post_ids in candidates
-            if now - refreshed.get(thread_id, datetime.min.replace(tzinfo=timezone.utc)) >= self._refresh_every
+            if now - refreshed.get(thread_id, datetime.min.replace(tzinfo=timezone.utc)) >= every
         ]
         due.sort(key=lambda item: refreshed.get(item[0], datetime.min.replace(tzinfo=timezone.utc)))
         for thread_id, post_ids in due[: self._refresh_per_pass]:

@@ -67,6 +67,9 @@ class XConnector:
     ``refresh_thread``. The connector owns ``client`` once given one (``aclose`` closes it)."""
 
     streams: Sequence[str] = (MENTIONS, DMS)
+    # Re-reading an open conversation costs a search plus its retweeters against the monthly read cap: every
+    # 30 minutes rather than the engine's default 5 (console/sync.py reads this).
+    refresh_every = timedelta(minutes=30)
 
     def __init__(
         self,

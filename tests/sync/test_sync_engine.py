@@ -389,6 +389,41 @@ async def test_open_threads_are_read_again_within_a_budget(writer: StoreWriter, 
     assert len(connector.refreshed) == 2
 
 
+@pytest.mark.asyncio
+async def test_a_connector_with_scarce_reads_is_refreshed_less_often_and_says_what_is_left(
+    writer: StoreWriter,
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    now = [datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)]
+
+    class Scarce(ScriptedConnector):
+        refresh_every = timedelta(minutes=30)
+
+        def __init__(self, pages: list[Batch]) -> None:
+            super().__init__(pages)
+            self.refreshed: list[str] = []
+
+        async def refresh_thread(self, root_id: str, known_post_ids) -> Batch:
+            self.refreshed.append(root_id)
+            return Batch(ACCOUNT.id, "threads", (), (), None)
+
+        def reads_left_text(self) -> str:
+            return "1,240 of 10,000 reads left this month"
+
+    connector = Scarce([page([1], "c1")])
+    engine = SyncEngine(writer, [connector], clock=lambda: now[0], refresh_every=timedelta(minutes=5))
+    await engine.sync_once()
+    assert connector.refreshed == ["mastodon:1"]
+    assert engine.statuses[ACCOUNT.id].message.endswith("1,240 of 10,000 reads left this month")
+    now[0] += timedelta(minutes=10)  # past the engine's five minutes, not the connector's thirty
+    await engine.sync_once()
+    assert connector.refreshed == ["mastodon:1"]
+    now[0] += timedelta(minutes=25)
+    await engine.sync_once()
+    assert connector.refreshed == ["mastodon:1", "mastodon:1"]
+
+
 def test_polling_slows_when_the_rate_budget_runs_low(writer: StoreWriter) -> None:
     from console.sync import SyncResult
 
