@@ -17,6 +17,7 @@ from console.connectors.errors import ConnectorError
 from console.connectors.mastodon_auth import server_host
 from console.services.accounts import AccountError, AccountService, network_name
 from console.services.writer import StoreWriter
+from console.services.x_usage import XUsageStore
 from console.store import Inbox, InboxError
 
 EXIT_OK = 0
@@ -60,6 +61,8 @@ class AccountCommands:
             return await self.add_bluesky(args)
         if args.network == "feed":
             return await self.add_feed(args)
+        if args.network == "x":
+            return await self.add_x(args)
         if not args.server:
             raise AccountError("Say which Mastodon server: `tend account add mastodon --server mastodon.social`.")
         if args.token_stdin:
@@ -89,6 +92,27 @@ class AccountCommands:
             self._say(f"Tend: warning: {self._service.last_warning}", self._err)
         return EXIT_OK
 
+    async def add_x(self, args: argparse.Namespace) -> int:
+        if not args.client_id:
+            raise AccountError("Give the client id of your X app: `tend account add x --client-id ID` (X developer "
+                               "portal → your app → Keys and tokens → OAuth 2.0 Client ID).")
+        account = await self._service.add_x(
+            args.client_id,
+            lambda url: self._open_browser(
+                url, what="let Tend read your mentions and direct messages and post your replies"),
+            on_status=lambda text: self._say(text, self._err),
+            monthly_read_cap=args.monthly_read_cap,
+        )
+        capped = self._service.x_cap(account.id) is not None
+        reads = f" {self._service.x_reads_text(account.id)}." if capped else ""
+        self._say(f"Connected {account.handle} (X).{reads} Run `tend sync --once` or open Tend to fetch messages.")
+        if self._service.last_warning:
+            self._say(f"Tend: warning: {self._service.last_warning}", self._err)
+        elif not capped:
+            self._say("Tend: note: no monthly read cap is set. Add --monthly-read-cap N (the monthly post cap of "
+                      "your X plan) so Tend shows what is left and stops before X cuts you off.", self._err)
+        return EXIT_OK
+
     async def add_feed(self, args: argparse.Namespace) -> int:
         if not args.url:
             raise AccountError("Say which feed: `tend account add feed --url https://example.com/feed.xml` "
@@ -110,10 +134,10 @@ class AccountCommands:
             return getpass.getpass("Access token (not shown): ")
         return self._in.read()
 
-    def _open_browser(self, url: str) -> None:
+    def _open_browser(self, url: str, what: str = "") -> None:
         host = server_host(url)
         self._say(
-            f"Sign in on {host} to let Tend read your notifications and post your replies.\n"
+            f"Sign in on {host} to {what or 'let Tend read your notifications and post your replies'}.\n"
             f"Your browser should open now; if it does not, open this address yourself:\n\n  {url}\n"
         )
         try:
@@ -126,9 +150,9 @@ class AccountCommands:
     async def list_accounts(self, _args: argparse.Namespace) -> int:
         accounts = await self._service.list_accounts()
         if not accounts:
-            self._say("No accounts yet. Connect one with `tend account add mastodon --server URL` or "
-                      "`tend account add bluesky --handle HANDLE --app-password-stdin`, or watch a feed with "
-                      "`tend account add feed --url URL`.")
+            self._say("No accounts yet. Connect one with `tend account add mastodon --server URL`, "
+                      "`tend account add bluesky --handle HANDLE --app-password-stdin` or "
+                      "`tend account add x --client-id ID`, or watch a feed with `tend account add feed --url URL`.")
             return EXIT_OK
         rows = [
             (a.id, network_name(a.network), a.handle, a.server_url, await self._service.state_of(a)) for a in accounts
@@ -173,6 +197,7 @@ class AccountCommands:
 def run_account_command(inbox: Inbox, args: argparse.Namespace) -> int:
     writer = StoreWriter(inbox)
     try:
-        return AccountCommands(AccountService(writer)).run(args)
+        service = AccountService(writer, x_usage=XUsageStore.in_folder(inbox.path.parent))
+        return AccountCommands(service).run(args)
     finally:
         writer.close()

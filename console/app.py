@@ -72,7 +72,7 @@ def _interval(args: argparse.Namespace) -> float:
 def run_sync_once(inbox: Inbox, args: argparse.Namespace) -> int:
     """``tend sync --once``: one pass over every account, a line per account, non-zero if any failed."""
     accounts = inbox.accounts()
-    connectors, unserved = connectors_for(accounts, demo_seed=args.seed)
+    connectors, unserved = connectors_for(accounts, demo_seed=args.seed, state_dir=inbox.path.parent)
     writer = StoreWriter(inbox)
     engine = SyncEngine(writer, connectors)
     radar = RadarService(writer)
@@ -85,8 +85,8 @@ def run_sync_once(inbox: Inbox, args: argparse.Namespace) -> int:
         writer.close()
     if not accounts:
         print("No accounts yet: connect one in the app (File > Accounts...), with `tend account add mastodon "
-              "--server URL` or `tend account add bluesky --handle HANDLE --app-password-stdin`, "
-              "or try the demo with `tend --demo`.")
+              "--server URL`, `tend account add bluesky --handle HANDLE --app-password-stdin` or "
+              "`tend account add x --client-id ID`, or try the demo with `tend --demo`.")
     labels = {c.account.id: account_label(c) for c in connectors}
     for result in results:
         if result.error:

@@ -50,10 +50,12 @@ def _add_account_commands(subcommands: argparse._SubParsersAction) -> None:
         help="connect an account (adding it again reconnects it)",
         description="Connect an account. Mastodon: without --token-stdin your browser opens to sign in on your "
         "server. Bluesky: give your handle and an app password on standard input (create one in Settings → "
-        "Privacy and security → App passwords on bsky.app). Feed: give the address of an RSS or Atom feed (or of "
-        "a page that names one) with --url; its items arrive as read-only conversations.",
+        "Privacy and security → App passwords on bsky.app). X: give the OAuth 2.0 Client ID of your own X app "
+        "(X developer portal → your app → Keys and tokens) with --client-id; the app must allow the callback "
+        "http://127.0.0.1:47219/callback, and your browser opens to approve Tend. Feed: give the address of an RSS "
+        "or Atom feed (or of a page that names one) with --url; its items arrive as read-only conversations.",
     )
-    add.add_argument("network", choices=["mastodon", "bluesky", "feed"], help="the account's network")
+    add.add_argument("network", choices=["mastodon", "bluesky", "x", "feed"], help="the account's network")
     add.add_argument("--url", metavar="URL", help="Feed: the RSS or Atom feed to watch (https)")
     add.add_argument("--server", metavar="URL", help="Mastodon: your server, for example mastodon.social")
     add.add_argument(
@@ -77,6 +79,12 @@ def _add_account_commands(subcommands: argparse._SubParsersAction) -> None:
         "--app-password-stdin", action="store_true",
         help="Bluesky: read the app password from standard input (asked for, hidden, at a terminal)",
     )
+    add.add_argument("--client-id", metavar="ID", help="X: the OAuth 2.0 Client ID of your X developer app")
+    add.add_argument(
+        "--monthly-read-cap", type=_read_cap, metavar="N",
+        help="X: the posts your X plan lets you read per month; Tend shows what is left and stops reading before "
+        "X cuts you off (0: not known; left out: keep what was set)",
+    )
 
     actions.add_parser("list", help="show your accounts and whether they are connected")
 
@@ -96,6 +104,16 @@ def _add_account_commands(subcommands: argparse._SubParsersAction) -> None:
         "--delete-history", dest="keep_history", action="store_false",
         help="delete the account's conversations from the inbox",
     )
+
+
+def _read_cap(text: str) -> int:
+    try:
+        value = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of posts: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("a monthly read cap cannot be negative")
+    return value
 
 
 def _add_export_command(subcommands: argparse._SubParsersAction) -> None:

@@ -155,8 +155,9 @@ class SyncEngine:
             self._publish_status(connector, SyncState.ERROR, result.error)
         else:
             message = f"{result.new_posts} new" if result.new_posts else "Up to date"
-            if getattr(connector, "chat_unavailable", ""):
-                message += f". {connector.chat_unavailable}"  # type: ignore[attr-defined]
+            for limitation in ("chat_unavailable", "conversations_unavailable"):
+                if getattr(connector, limitation, ""):  # what the network's access plan does not allow
+                    message += f". {getattr(connector, limitation)}"
             if result.watch_posts:
                 message += f"; {result.watch_posts} found by brand watch"
             if result.watch_error:

@@ -6,13 +6,17 @@ keep an account the owner wants gone), then forgets it locally, then removes the
 
 Keyring calls run on a worker thread: an OS keyring may be locked and ask the owner to unlock it, and the Qt
 thread must not wait for that.
+
+X accounts keep two keyring entries: the refresh token and the client id of the owner's own X developer app (X has
+no app registration API, so the owner creates the app and hands Tend its id; the pair must match on every refresh).
+Their monthly read cap lives in ``x-usage.json`` beside the inbox (``XUsageStore``).
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -31,12 +35,15 @@ from console.connectors.mastodon_auth import (
     server_host,
     sign_in,
 )
-from console.connectors import bluesky_session
-from console.domain import Account
+from console.connectors import bluesky_session, x_auth
+from console.connectors.x_reads import MonthlyReads
+from console.domain import Account, utc_now
 from console.secrets import SecretStoreUnavailable, off_loop
 from console.services.connectors import (
-    FEED_NETWORK, REFRESH_TOKEN_KIND, TOKEN_KIND, holds_secret, is_demo_account, token_kind,
+    CLIENT_ID_KIND, FEED_NETWORK, REFRESH_TOKEN_KIND, TOKEN_KIND, X_NETWORK, holds_secret, is_demo_account,
+    secret_kinds, token_kind,
 )
+from console.services.x_usage import XUsageStore
 from console.services.writer import StoreWriter
 from console.store import Inbox, InboxError
 from console.sync import NETWORK_NAMES
@@ -44,6 +51,8 @@ from console.sync import NETWORK_NAMES
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+X_CLIENT_ID_HELP = "X developer portal → your app → Keys and tokens → OAuth 2.0 Client ID"
+X_CONNECTED_APPS = "x.com → Settings → Security and account access → Apps and sessions → Connected apps"
 AddedHook = Callable[[Account], Awaitable[None] | None]
 RemovingHook = Callable[[str], Awaitable[None] | None]
 
@@ -86,8 +95,17 @@ class AccountService:
         http_factory: Callable[[str], HttpClient] = client_for,
         auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
         bluesky_http_factory: Callable[[str], HttpClient] = bluesky_session.client_for,
+        x_usage: XUsageStore | None = None,
+        x_api_base: str | None = None,
+        x_authorize_url: str | None = None,
+        x_redirect_port: int | None = None,
     ) -> None:
         self._writer = writer
+        self._x_usage = x_usage
+        # X's addresses and the callback port are read from x_auth when None, at the time of use.
+        self._x_api_base = x_api_base
+        self._x_authorize_url = x_authorize_url
+        self._x_redirect_port = x_redirect_port
         self._secrets = secrets or SecretFunctions()
         self._http_factory = http_factory
         self._bluesky_http = bluesky_http_factory
@@ -119,9 +137,35 @@ class AccountService:
             return "needs reconnecting"
         try:
             token = await self._keyring(self._secrets.load, account.id, token_kind(account.network))
+            client_id = await self._keyring(self._secrets.load, account.id, CLIENT_ID_KIND) \
+                if token and account.network == X_NETWORK else "not needed"
         except AccountError:
             return "keyring unavailable"
-        return "connected" if token else "needs reconnecting (no saved access token)"
+        if not token:
+            return "needs reconnecting (no saved access token)"
+        if not client_id:
+            return "needs reconnecting (no saved client id of your X app)"
+        if account.network == X_NETWORK:
+            return f"connected ({self.x_reads_text(account.id)})"
+        return "connected"
+
+    def x_cap(self, account_id: str) -> int | None:
+        """The monthly read cap set for an X account (None: not set, or no place to keep one)."""
+        return self._x_usage_of(account_id)[0]
+
+    def x_reads_text(self, account_id: str) -> str:
+        """``"1,240 of 10,000 reads left this month"``, or the posts read when no cap is set."""
+        cap, state = self._x_usage_of(account_id)
+        return MonthlyReads(cap, state, utc_now).text()
+
+    def _x_usage_of(self, account_id: str) -> tuple[int | None, dict[str, Any] | None]:
+        if self._x_usage is None:
+            return None, None
+        try:
+            return self._x_usage.cap(account_id), self._x_usage.read_state(account_id)
+        except OSError as error:
+            log.warning("cannot read the X read counts: %s", error)
+            return None, None
 
     # -- adding ----------------------------------------------------------------------------------------------------
 
@@ -177,7 +221,75 @@ class AccountService:
             "You connected with your account password. Tend works, but an app password is safer: create one in "
             f"{bluesky_session.APP_PASSWORDS_HELP} and connect again with it." if signed.main_password else ""
         )
-        return await self._store_and_add(signed.account, REFRESH_TOKEN_KIND, signed.refresh_token)
+        return await self._store_and_add(signed.account, {REFRESH_TOKEN_KIND: signed.refresh_token})
+
+    async def add_x(
+        self,
+        client_id: str,
+        open_browser: OpenBrowser,
+        *,
+        on_status: Status | None = None,
+        monthly_read_cap: int | None = None,
+        expected_account_id: str | None = None,
+    ) -> Account:
+        """Connect an X account through the browser with the client id of the owner's own X app.
+
+        ``monthly_read_cap``: the posts Tend may read per month on this account (the owner's tier's cap); 0 means
+        not known (Tend counts but never stops), None keeps what was set before. With ``expected_account_id``
+        (reconnecting) the same account must sign in. Only the refresh token and the client id are kept, in the
+        keyring."""
+        client_id = client_id.strip()
+        if not client_id:
+            raise AccountError(f"Enter the client id of your X app ({X_CLIENT_ID_HELP}).")
+        if any(c.isspace() for c in client_id) or not client_id.isprintable() or len(client_id) > 200:
+            raise AccountError(f"That does not look like an X client id (one word, no spaces): copy it from "
+                               f"{X_CLIENT_ID_HELP}.")
+        if monthly_read_cap is not None and (isinstance(monthly_read_cap, bool) or monthly_read_cap < 0):
+            raise AccountError("The monthly read cap is a number of posts, 0 or more (0: not known).")
+        # Is there a keyring at all? Ask before the owner spends time approving Tend on X.
+        await self._keyring(self._secrets.load, "x:keyring-check", REFRESH_TOKEN_KIND)
+        api_base = self._x_api_base or x_auth.API_BASE
+        http = x_auth.client_for(api_base)
+        try:
+            tokens = await x_auth.sign_in(
+                client_id,
+                http=http,
+                redirect_port=self._x_redirect_port or x_auth.DEFAULT_REDIRECT_PORT,
+                open_browser=open_browser,
+                timeout=self._auth_timeout,
+                on_status=on_status,
+                authorize_url=self._x_authorize_url or x_auth.AUTHORIZE_URL,
+            )
+            identity = await x_auth.fetch_identity(http, tokens.access_token)
+            account = identity.account(api_base)
+            if expected_account_id is not None and account.id != expected_account_id:
+                await self._revoke_quietly(http, client_id, tokens.refresh_token)
+                raise AccountError(
+                    f"You signed in as {account.handle}, but this is another X account: sign in as that account "
+                    "(sign out of X in your browser first), or add the new one with “Add X account…”."
+                )
+        finally:
+            await http.aclose()
+        self._save_x_cap(account.id, monthly_read_cap)
+        return await self._store_and_add(account, {CLIENT_ID_KIND: client_id, REFRESH_TOKEN_KIND: tokens.refresh_token})
+
+    def _save_x_cap(self, account_id: str, cap: int | None) -> None:
+        self.last_warning = ""
+        if self._x_usage is None or cap is None:
+            return
+        try:
+            self._x_usage.set_cap(account_id, cap or None)
+        except OSError as error:
+            log.warning("could not save the X read cap of %s: %s", account_id, error)
+            self.last_warning = f"Tend could not save the monthly read cap ({error.strerror or error}); it counts " \
+                                "reads without stopping until you set it again."
+
+    @staticmethod
+    async def _revoke_quietly(http: HttpClient, client_id: str, token: str) -> None:
+        try:
+            await x_auth.revoke_token(http, client_id, token)
+        except ConnectorError as error:
+            log.warning("could not withdraw an unwanted X sign-in: %s", error.detail or error)
 
     async def add_feed(self, url: str) -> Account:
         """Watch an RSS or Atom feed. It is read once now, for its title and so that a wrong address (a page that
@@ -199,6 +311,12 @@ class AccountService:
         if account.network == "bluesky":
             raise AccountError("To reconnect a Bluesky account, add it again with an app password "
                                f"(`tend account add bluesky --handle {account.handle.lstrip('@')}`).")
+        if account.network == X_NETWORK:
+            client_id = await self._keyring(self._secrets.load, account.id, CLIENT_ID_KIND)
+            if not client_id:
+                raise AccountError("Tend no longer has the client id of your X app: add the account again with "
+                                   "“Add X account…” (or `tend account add x --client-id ID`).")
+            return await self.add_x(client_id, open_browser, on_status=on_status, expected_account_id=account.id)
         if account.network != "mastodon":
             raise AccountError(f"Tend cannot reconnect {network_name(account.network)} accounts yet.")
         return await self.add_mastodon_oauth(
@@ -217,17 +335,19 @@ class AccountService:
                 f"You signed in as {account.handle}, but this is {expected_account_id.split(':', 1)[-1]}: "
                 "sign in as that account, or add the new one with “Add Mastodon account…”."
             )
-        return await self._store_and_add(account, TOKEN_KIND, token)
+        return await self._store_and_add(account, {TOKEN_KIND: token})
 
-    async def _store_and_add(self, account: Account, kind: str, token: str) -> Account:
-        """The token into the keyring first, then the account row; a failed row write takes a new token back."""
+    async def _store_and_add(self, account: Account, secrets: Mapping[str, str]) -> Account:
+        """The secrets into the keyring first, then the account row; a failed row write takes new secrets back."""
         known = {a.id for a in await self.list_accounts()}
-        await self._keyring(self._secrets.store, account.id, kind, token)
+        for kind, value in secrets.items():
+            await self._keyring(self._secrets.store, account.id, kind, value)
         try:
             await self._writer.call(Inbox.ensure_account, account)
         except InboxError:
             if account.id not in known:
-                await self._keyring(self._secrets.delete, account.id, kind)
+                for kind in secrets:
+                    await self._keyring(self._secrets.delete, account.id, kind)
             raise
         log.info("connected %s", account.id)
         await self._notify(self.on_added, account)
@@ -252,18 +372,40 @@ class AccountService:
             token = await self._keyring(self._secrets.load, account.id, kind)
         except AccountError as error:
             return False, f"Tend could not open your keyring, so it could not withdraw its access: {error}"
-        if not token:
-            return True, ""
+        kinds = secret_kinds(account.network)
+        if not token and kinds == (kind,):
+            return True, ""  # nothing to withdraw and nothing to forget
         revoked, warning = True, ""
-        if account.network == "mastodon":
+        if token and account.network == "mastodon":
             revoked, warning = await self._revoke_mastodon(account, token)
-        elif account.network == "bluesky":
+        elif token and account.network == "bluesky":
             revoked, warning = await self._end_bluesky_session(account, token)
+        elif token and account.network == X_NETWORK:
+            revoked, warning = await self._revoke_x(account, token)
         try:
-            await self._keyring(self._secrets.delete, account.id, kind)
+            for each in kinds:  # X: the client id goes with the token, even when the token was already gone
+                await self._keyring(self._secrets.delete, account.id, each)
         except AccountError as error:
             return False, f"Tend could not delete the saved access token: {error}"
         return revoked, warning
+
+    async def _revoke_x(self, account: Account, refresh_token: str) -> tuple[bool, str]:
+        advice = f"To be sure, remove the app you made for Tend in {X_CONNECTED_APPS}."
+        try:
+            client_id = await self._keyring(self._secrets.load, account.id, CLIENT_ID_KIND)
+        except AccountError as error:
+            return False, f"Tend could not read the client id of your X app to sign out ({error}). {advice}"
+        if not client_id:
+            return False, f"Tend no longer had the client id of your X app, so it could not sign out of X. {advice}"
+        http = x_auth.client_for(account.server_url)
+        try:
+            await x_auth.revoke_token(http, client_id, refresh_token)
+        except ConnectorError as error:
+            log.warning("could not revoke the X token of %s: %s", account.id, error.detail or error)
+            return False, f"Tend could not sign out of X ({error}). {advice}"
+        finally:
+            await http.aclose()
+        return True, ""
 
     async def _revoke_mastodon(self, account: Account, token: str) -> tuple[bool, str]:
         host = server_host(account.server_url)

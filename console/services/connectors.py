@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from console.connectors.base import Connector
 from console.connectors.errors import ConnectorError
 from console.domain import Account, utc_now
 from console.secrets import SecretStoreUnavailable, load_secret, off_loop, store_secret
+from console.services.x_usage import XUsageStore
 
 log = logging.getLogger(__name__)
 
 DEMO_SCHEME = "demo://"
 TOKEN_KIND = "access_token"
-REFRESH_TOKEN_KIND = "refresh_token"  # Bluesky keeps a refresh token; access tokens live in memory only
+REFRESH_TOKEN_KIND = "refresh_token"  # Bluesky and X keep a refresh token; access tokens live in memory only
+# X: the client id of the owner's own developer app. Not a secret, but it belongs with the token it was issued
+# with (X checks the pair on every refresh), so it is kept beside it, and never logged.
+CLIENT_ID_KIND = "client_id"
+X_NETWORK = "x"
 FEED_NETWORK = "feed"  # RSS/Atom watches: public documents, so no secret at all
 
 LoadSecret = Callable[[str, str], str | None]
@@ -41,8 +48,13 @@ def holds_secret(account: Account) -> bool:
 
 
 def token_kind(network: str) -> str:
-    """Which secret the keyring holds for an account of this network."""
-    return REFRESH_TOKEN_KIND if network == "bluesky" else TOKEN_KIND
+    """Which token the keyring holds for an account of this network."""
+    return REFRESH_TOKEN_KIND if network in ("bluesky", X_NETWORK) else TOKEN_KIND
+
+
+def secret_kinds(network: str) -> tuple[str, ...]:
+    """Everything the keyring holds for an account of this network (all of it goes when the account goes)."""
+    return (REFRESH_TOKEN_KIND, CLIENT_ID_KIND) if network == X_NETWORK else (token_kind(network),)
 
 
 def demo_connectors(seed: int, clock: Callable[[], datetime] = utc_now, tick_seconds: float = 3.0) -> list[Connector]:
@@ -95,6 +107,48 @@ def bluesky_connector(
         return Unserved(account, "its details are incomplete: reconnect the account (`tend account add bluesky`)")
 
 
+def x_connector(
+    account: Account, load_token: LoadSecret = load_secret, store_token: StoreSecret = store_secret,
+    usage: XUsageStore | None = None,
+) -> Connector | Unserved:
+    """An X connector holding the account's refresh token and its app's client id; every rotated refresh token goes
+    back into the keyring (X spends the old one on first use). ``usage`` keeps the monthly read cap and count."""
+    try:
+        from console.connectors.x import XConnector
+    except ImportError:
+        log.exception("the X connector could not be loaded")
+        return Unserved(account, "this version of Tend cannot sync X")
+    again = "connect it again (Accounts…, or `tend account add x --client-id ID`)"
+    try:
+        token = load_token(account.id, REFRESH_TOKEN_KIND)
+        client_id = load_token(account.id, CLIENT_ID_KIND) if token else None
+    except SecretStoreUnavailable as error:
+        return Unserved(account, str(error))
+    if not token:
+        return Unserved(account, f"no saved sign-in: {again}")
+    if not client_id:
+        return Unserved(account, f"the client id of your X app is not saved: {again}")
+
+    async def save(new_token: str) -> None:
+        await off_loop(store_token, account.id, REFRESH_TOKEN_KIND, new_token)
+
+    cap, state = None, None
+    if usage is not None:
+        try:
+            cap, state = usage.cap(account.id), usage.read_state(account.id)
+        except OSError as error:  # a folder Tend cannot read: count from nothing rather than not sync at all
+            log.warning("cannot read the X read counts of %s: %s", account.id, error)
+    keep_count = functools.partial(usage.save_read_state, account.id) if usage is not None else None
+    try:
+        return XConnector.with_refresh_token(
+            account, client_id=client_id, refresh_token=token, save_refresh_token=save, base_url=account.server_url,
+            monthly_read_cap=cap, read_state=state, on_read_state=keep_count,
+        )
+    except ValueError as error:
+        log.warning("cannot sync %s: %s", account.id, error)
+        return Unserved(account, f"its details are incomplete: {again}")
+
+
 def feed_connector(account: Account) -> Connector | Unserved:
     """A feed watch: no secret to load, only an address to read."""
     try:
@@ -110,9 +164,13 @@ def feed_connector(account: Account) -> Connector | Unserved:
 
 def connectors_for(
     accounts: list[Account], *, demo_seed: int = 7, load_token: LoadSecret = load_secret,
-    store_token: StoreSecret = store_secret,
+    store_token: StoreSecret = store_secret, state_dir: Path | None = None,
 ) -> tuple[list[Connector], list[Unserved]]:
-    """Build connectors for the inbox's accounts; returns them and the accounts that cannot be synced, with why."""
+    """Build connectors for the inbox's accounts; returns them and the accounts that cannot be synced, with why.
+
+    ``state_dir`` (the inbox's folder) is where small per-account state lives between runs, such as X's monthly
+    read count (``x-usage.json``); without it nothing is kept and no X read cap applies."""
+    usage = XUsageStore.in_folder(state_dir) if state_dir is not None else None
     connectors: list[Connector] = []
     unserved: list[Unserved] = []
     demo = [a for a in accounts if is_demo_account(a)]
@@ -126,6 +184,8 @@ def connectors_for(
             built = mastodon_connector(account, load_token)
         elif account.network == "bluesky":
             built = bluesky_connector(account, load_token, store_token)
+        elif account.network == X_NETWORK:
+            built = x_connector(account, load_token, store_token, usage)
         elif account.network == FEED_NETWORK:
             built = feed_connector(account)
         else:

@@ -39,12 +39,14 @@ from console.services.accounts import AccountError, AccountService, Removal, net
 from console.store import InboxError
 from console.ui.bluesky_form import BlueskyForm
 from console.ui.icons import network_icon
+from console.ui.x_form import XForm
 
 log = logging.getLogger(__name__)
 
 COL_ACCOUNT, COL_SERVER, COL_STATE = range(3)
 AccountIdRole = Qt.ItemDataRole.UserRole
-PAGE_LIST, PAGE_ADD, PAGE_BLUESKY = range(3)
+PAGE_LIST, PAGE_ADD, PAGE_BLUESKY, PAGE_X = range(4)
+RECONNECTABLE = ("mastodon", "bluesky", "x")
 
 
 def open_in_browser(url: str) -> bool:
@@ -91,6 +93,10 @@ class AccountsDialog(QDialog):
         self.bluesky_form.submitted.connect(self.connect_bluesky)
         self.bluesky_form.backRequested.connect(self.show_list_page)
         self.pages.addWidget(self.bluesky_form)
+        self.x_form = XForm()
+        self.x_form.submitted.connect(self.connect_x)
+        self.x_form.backRequested.connect(self.show_list_page)
+        self.pages.addWidget(self.x_form)
 
         self.status_label = QLabel()
         self.status_label.setObjectName("accountsStatus")
@@ -130,6 +136,9 @@ class AccountsDialog(QDialog):
         self.add_bluesky_button = QPushButton("Add Bluesky account…")
         self.add_bluesky_button.setObjectName("addBlueskyButton")
         self.add_bluesky_button.clicked.connect(lambda: self.show_bluesky_page())
+        self.add_x_button = QPushButton("Add X account…")
+        self.add_x_button.setObjectName("addXButton")
+        self.add_x_button.clicked.connect(self.show_x_page)
         self.add_feed_button = QPushButton("Add feed…")
         self.add_feed_button.setObjectName("addFeedButton")
         self.add_feed_button.setToolTip("Watch a review site or blog through its RSS or Atom feed (read only)")
@@ -142,8 +151,8 @@ class AccountsDialog(QDialog):
         self.remove_button.setObjectName("removeButton")
         self.remove_button.clicked.connect(self.ask_remove_selected)
         buttons = QVBoxLayout()
-        for button in (self.add_button, self.add_bluesky_button, self.add_feed_button, self.reconnect_button,
-                       self.remove_button):
+        for button in (self.add_button, self.add_bluesky_button, self.add_x_button, self.add_feed_button,
+                       self.reconnect_button, self.remove_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QHBoxLayout(page)
@@ -233,7 +242,7 @@ class AccountsDialog(QDialog):
         if self.account_list.currentItem() is None and self.account_list.topLevelItemCount():
             self.account_list.setCurrentItem(self.account_list.topLevelItem(0))
         if not accounts and not self.status_label.text():  # never hide what the last action said
-            self.status_label.setText("No accounts yet: add your Mastodon or Bluesky account to start.")
+            self.status_label.setText("No accounts yet: add your Mastodon, Bluesky or X account to start.")
         self._update_buttons()
 
     def account_ids(self) -> list[str]:
@@ -255,9 +264,10 @@ class AccountsDialog(QDialog):
         idle = not self.busy
         self.add_button.setEnabled(idle)
         self.add_bluesky_button.setEnabled(idle)
+        self.add_x_button.setEnabled(idle)
         self.add_feed_button.setEnabled(idle)
         self.remove_button.setEnabled(idle and account is not None)
-        needs = account is not None and account.network in ("mastodon", "bluesky") and \
+        needs = account is not None and account.network in RECONNECTABLE and \
             self._states.get(account.id, "").startswith("needs reconnecting")
         self.reconnect_button.setEnabled(idle and needs)
 
@@ -271,9 +281,15 @@ class AccountsDialog(QDialog):
         self.status_label.clear()
         self.bluesky_form.prepare(handle)
 
+    def show_x_page(self) -> None:
+        self.pages.setCurrentIndex(PAGE_X)
+        self.status_label.clear()
+        self.x_form.prepare()
+
     def show_list_page(self) -> None:
         self.pages.setCurrentIndex(PAGE_LIST)
         self.bluesky_form.clear()  # an app password is never left lying in a hidden widget
+        self.x_form.clear()
 
     # -- adding ----------------------------------------------------------------------------------------------------
 
@@ -299,6 +315,21 @@ class AccountsDialog(QDialog):
         handle, password, service, plc = self.bluesky_form.values()
         self.status_label.setText("Signing in to Bluesky…")
         self._start(self._service.add_bluesky(handle, password, service=service, plc_url=plc), on_done=self._added)
+
+    def connect_x(self) -> asyncio.Future[Any] | None:
+        if self.busy:
+            return None
+        problem = self.x_form.problem()
+        if problem:
+            self.status_label.setText(problem)
+            self.x_form.client_id_field.setFocus()
+            return None
+        client_id, cap = self.x_form.values()
+        self.status_label.setText("Starting…")
+        return self._start(
+            self._service.add_x(client_id, self._browser, on_status=self._status, monthly_read_cap=cap),
+            on_done=self._added,
+        )
 
     def ask_feed_url(self) -> QInputDialog | None:
         """Ask for the feed's address; window-modal but without a nested event loop, like the remove question."""
@@ -336,6 +367,11 @@ class AccountsDialog(QDialog):
         if account is not None and account.network == "bluesky":  # a new sign-in with an app password
             self.show_bluesky_page(account.handle)
             return
+        if account is not None and account.network == "x" and "client id" in self._states.get(account_id, ""):
+            self.show_x_page()  # the client id is gone from the keyring: the owner gives it again
+            self.x_form.cap_field.setValue(self._service.x_cap(account_id) or 0)  # and keeps the cap set before
+            self.status_label.setText(f"Give the client id of your X app again to reconnect {account.handle}.")
+            return
         self._start(self._service.reconnect(account_id, self._browser, on_status=self._status), on_done=self._added)
 
     def _added(self, account: Account) -> None:
@@ -343,7 +379,7 @@ class AccountsDialog(QDialog):
         self.token_toggle.setChecked(False)
         self.server_field.clear()
         self.show_list_page()
-        warning = getattr(self._service, "last_warning", "") if account.network == "bluesky" else ""
+        warning = getattr(self._service, "last_warning", "") if account.network in ("bluesky", "x") else ""
         done = f"Watching {account.handle}. Tend is fetching its items." if account.network == "feed" else \
             f"Connected {account.handle}. Tend is fetching its messages."
         self.status_label.setText(done + (f"\n{warning}" if warning else ""))
@@ -456,6 +492,7 @@ class AccountsDialog(QDialog):
             widget.setEnabled(not busy)
         self.connect_button.setEnabled(not busy and not self.token_toggle.isChecked())
         self.bluesky_form.set_busy(busy)
+        self.x_form.set_busy(busy)
         self._update_buttons()
 
     def reject(self) -> None:  # Close, Escape or the title bar: a sign-in in progress stops too

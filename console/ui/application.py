@@ -25,6 +25,7 @@ from console.services.outbox import OutboxService
 from console.services.people import PeopleService
 from console.services.radar import RadarService
 from console.services.watches import WatchService
+from console.services.x_usage import XUsageStore
 from console.secrets import off_loop
 from console.services.writer import StoreWriter
 from console.store import Inbox
@@ -91,14 +92,17 @@ def unserved_message(item: Unserved) -> str:
 
 
 def sync_account_changes(
-    accounts: AccountService, engine: SyncEngine, show_message: Callable[[str], None], *, seed: int = 7
+    accounts: AccountService, engine: SyncEngine, show_message: Callable[[str], None], *, seed: int = 7,
+    state_dir: Path | None = None,
 ) -> None:
-    """Keep the running sync engine in step with the Accounts dialog: sync what is added, stop what is removed."""
+    """Keep the running sync engine in step with the Accounts dialog: sync what is added, stop what is removed.
+    ``state_dir``: the inbox's folder, where per-account state such as X's monthly read count is kept."""
 
     async def start_syncing(account: Account) -> None:
         await engine.remove_account(account.id)  # a reconnect replaces the connector holding the old token
         # Reading the token may wait for the owner to unlock the keyring: never on the event loop.
-        connectors, unserved = await off_loop(functools.partial(connectors_for, [account], demo_seed=seed))
+        connectors, unserved = await off_loop(
+            functools.partial(connectors_for, [account], demo_seed=seed, state_dir=state_dir))
         for connector in connectors:
             engine.add_connector(connector)
         for item in unserved:
@@ -119,7 +123,7 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
     asyncio.set_event_loop(loop)
 
     accounts = inbox.accounts()
-    connectors, unserved = connectors_for(accounts, demo_seed=seed)
+    connectors, unserved = connectors_for(accounts, demo_seed=seed, state_dir=path.parent)
     writer = StoreWriter(inbox)
     reader = open_reader(path)
     engine = SyncEngine(writer, connectors, interval=interval)
@@ -127,7 +131,7 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
     outbox = OutboxService(writer, engine.connector_for)
     engine.outbox = outbox
     actions = InboxActions(writer)
-    account_service = AccountService(writer)
+    account_service = AccountService(writer, x_usage=XUsageStore.in_folder(path.parent))
     window = MainWindow(
         reader,
         actions,
@@ -148,7 +152,7 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
     engine.on_changes.append(window.apply_changes)
     engine.on_changes.append(radar.nudge)
     engine.on_status.append(window.show_status)
-    sync_account_changes(account_service, engine, window.show_message, seed=seed)
+    sync_account_changes(account_service, engine, window.show_message, seed=seed, state_dir=path.parent)
     for item in unserved:
         window.show_message(unserved_message(item))
 

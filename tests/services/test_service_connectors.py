@@ -67,9 +67,9 @@ def test_without_the_mastodon_connector_the_demo_still_runs(monkeypatch: pytest.
 
 
 def test_other_networks_are_unserved_for_now() -> None:
-    x = Account("x:shop", "x", "@shop", "https://api.x.com")
-    _connectors, (item,) = connectors_for([x])
-    assert "cannot sync x yet" in item.reason
+    threads = Account("threads:shop", "threads", "@shop", "https://graph.threads.net")
+    _connectors, (item,) = connectors_for([threads])
+    assert "cannot sync threads yet" in item.reason
 
 
 BLUESKY = Account("bluesky:did:plc:shop", "bluesky", "@shop.bsky.social", "https://pds.example",

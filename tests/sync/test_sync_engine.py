@@ -399,6 +399,7 @@ async def test_a_connector_with_scarce_reads_is_refreshed_less_often_and_says_wh
 
     class Scarce(ScriptedConnector):
         refresh_every = timedelta(minutes=30)
+        conversations_unavailable = "Your X access level does not allow search: conversations are reply chains only"
 
         def __init__(self, pages: list[Batch]) -> None:
             super().__init__(pages)
@@ -415,7 +416,9 @@ async def test_a_connector_with_scarce_reads_is_refreshed_less_often_and_says_wh
     engine = SyncEngine(writer, [connector], clock=lambda: now[0], refresh_every=timedelta(minutes=5))
     await engine.sync_once()
     assert connector.refreshed == ["mastodon:1"]
-    assert engine.statuses[ACCOUNT.id].message.endswith("1,240 of 10,000 reads left this month")
+    message = engine.statuses[ACCOUNT.id].message
+    assert message.endswith("1,240 of 10,000 reads left this month")
+    assert "conversations are reply chains only" in message
     now[0] += timedelta(minutes=10)  # past the engine's five minutes, not the connector's thirty
     await engine.sync_once()
     assert connector.refreshed == ["mastodon:1"]
