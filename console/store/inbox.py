@@ -30,8 +30,9 @@ from console.domain import (
 )
 from console.domain.hours import BusinessHours
 from console.domain.priority import priority_key
-from console.store.database import open_database
+from console.store.database import check_inbox_file, open_database
 from console.store.errors import translate_sqlite_error
+from console.store.lock import InboxLock, acquire_inbox_lock
 
 Clock = Callable[[], datetime]
 
@@ -281,6 +282,7 @@ class Inbox:
         self.db = db
         self.path = path
         self._clock = clock
+        self._lock: InboxLock | None = None  # only the writer opened by ``open`` holds one
         self._business_hours = _load_business_hours(db)
         db.conn.create_function("tend_influence", 5, _influence_sql, deterministic=True)
         db.conn.create_function("tend_priority", 6, self._priority_sql, deterministic=True)
@@ -305,12 +307,28 @@ class Inbox:
             refresh_priority(db.conn, set(ids))
 
     @classmethod
-    def open(cls, path: Path | str, clock: Clock = utc_now) -> Inbox:
+    def open(cls, path: Path | str, clock: Clock = utc_now, *, lock: bool = True) -> Inbox:
+        """Open the inbox for writing. ``lock`` claims it for this process first (``console.store.lock``): a second
+        Tend gets ``InboxLocked`` instead of sending the same replies or migrating the same file at the same time."""
         path = Path(path)
-        return cls(open_database(path), path, clock)
+        if not lock:
+            return cls(open_database(path), path, clock)
+        check_inbox_file(path)  # refuse someone else's file before leaving a lock file next to it
+        held = acquire_inbox_lock(path)
+        try:
+            inbox = cls(open_database(path), path, clock)
+        except BaseException:
+            held.release()
+            raise
+        inbox._lock = held
+        return inbox
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.db.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     def clock(self) -> datetime:
         """The inbox's notion of now (injected in tests, so spread and cool-offs run on a fake clock)."""
