@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -90,6 +91,7 @@ class SyncEngine:
         outbox_interval: float = 1.0,
         watch_every: timedelta = timedelta(minutes=5),
         brand_watch: Callable[[Inbox], BrandWatch] = stored_brand_watch,
+        jitter: Callable[[], float] = lambda: random.uniform(0.0, 0.1),
     ) -> None:
         self._writer = writer
         self._connectors = list(connectors)
@@ -97,6 +99,7 @@ class SyncEngine:
         self._clock = clock
         self._sleep = sleep
         self._max_backoff = max_backoff
+        self._jitter = jitter
         self._failures: dict[str, int] = {}
         self._refresh_per_pass = refresh_per_pass
         self._refresh_every = refresh_every
@@ -354,6 +357,8 @@ class SyncEngine:
             return max(self._interval, budget(self._interval)) if budget is not None else self._interval
         failures = self._failures.get(result.account_id, 1)
         backoff = min(self._max_backoff, self._interval * (2 ** min(failures - 1, 10)))
+        # Jitter: accounts that failed together (the network went away) do not all come back in the same second.
+        backoff *= 1.0 + self._jitter()
         return max(backoff, result.retry_after or 0.0)
 
     async def _poll(self, connector: Connector) -> None:

@@ -189,8 +189,18 @@ async def test_accounts_sync_concurrently(writer: StoreWriter, inbox_path: Path)
     assert [r.error for r in results] == [None, None]
 
 
-def test_backoff_grows_and_honours_the_server(writer: StoreWriter) -> None:
+def test_backoff_after_failures_is_jittered(writer: StoreWriter) -> None:
+    from console.sync import SyncResult
+
     engine = SyncEngine(writer, [], interval=60, max_backoff=900)
+    engine._failures[ACCOUNT.id] = 3
+    delays = {engine.next_delay(SyncResult(ACCOUNT.id, error="down")) for _ in range(50)}
+    assert len(delays) > 10 and all(240 <= d <= 264 for d in delays)
+    assert engine.next_delay(SyncResult(ACCOUNT.id)) == 60  # no jitter on a healthy account's interval
+
+
+def test_backoff_grows_and_honours_the_server(writer: StoreWriter) -> None:
+    engine = SyncEngine(writer, [], interval=60, max_backoff=900, jitter=lambda: 0.0)
     from console.sync import SyncResult
 
     assert engine.next_delay(SyncResult(ACCOUNT.id)) == 60
