@@ -16,8 +16,8 @@ from typing import Any
 from console.connectors.bluesky_richtext import render_text
 from console.connectors.errors import BadResponse
 from console.connectors.mastodon_text import cap_text, neutralise
-from console.domain import Attachment, Author, Batch, Direction, Post, Visibility, iso_utc, parse_iso
-from console.connectors.payload import PayloadReader
+from console.domain import Attachment, Author, Direction, Post, Visibility
+from console.connectors.payload import Json, PageRecords, PayloadReader, count, moment, native_part
 from console.domain.records import Reshare, make_id
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,6 @@ AT_URI = re.compile(r"at://(did:[a-z]+:[A-Za-z0-9._:%-]+|[A-Za-z0-9.-]+)/([A-Za-
 _MAX_DESCRIPTION = 1_500
 _MAX_NAME = 200
 
-Json = dict[str, Any]
-
-
 _payload = PayloadReader("Bluesky", UNREADABLE)
 malformed = _payload.malformed
 as_object = _payload.as_object
@@ -51,41 +48,15 @@ def list_field(obj: Mapping[str, Any], key: str, what: str) -> list[Any]:
 
 
 def text(obj: Mapping[str, Any], key: str, what: str, *, required: bool = False) -> str:
-    value = obj.get(key)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str):
-        raise malformed(what, f"{key} is not text")
-    return value
-
-
-def count(obj: Mapping[str, Any], key: str) -> int:
-    value = obj.get(key)
-    return max(value, 0) if isinstance(value, int) and not isinstance(value, bool) else 0
+    return _payload.text_field(obj, what, key, required=required)
 
 
 def at_uri(obj: Mapping[str, Any], what: str, key: str = "uri") -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not AT_URI.fullmatch(value):
-        raise malformed(what, f"{key} is not an at:// address: {str(value)[:60]!r}")
-    return value
+    return _payload.id_field(obj, what, key, AT_URI, kind="an at:// address", shown=60)
 
 
 def did_of(obj: Mapping[str, Any], what: str, key: str = "did") -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not DID.fullmatch(value):
-        raise malformed(what, f"{key} is not a DID: {str(value)[:60]!r}")
-    return value
-
-
-def moment(value: Any) -> str | None:
-    """An atproto datetime in the inbox's form, or ``None`` when it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return iso_utc(parse_iso(value))
-    except ValueError:
-        return None
+    return _payload.id_field(obj, what, key, DID, kind="a DID", shown=60)
 
 
 def web_url(url: Any) -> str:
@@ -109,8 +80,7 @@ def chat_thread_id(convo_id: str) -> str:
 
 def native(inbox_id: str) -> str:
     """``bluesky:<x>`` → ``<x>``, or ``""`` for an id of another network."""
-    prefix = f"{NETWORK}:"
-    return inbox_id[len(prefix):] if inbox_id.startswith(prefix) else ""
+    return native_part(NETWORK, inbox_id)
 
 
 def post_url(uri: str, handle: str = "") -> str:
@@ -352,16 +322,14 @@ def _take(item: Any, items: ThreadItems, seen: set[str], *, descend: bool) -> No
 # ------------------------------------------------------------------------------------------------ pages
 
 
-class PageBuilder:
+class PageBuilder(PageRecords):
     """Collects one page's posts, authors and deletions; a later reading of the same post replaces the earlier."""
 
+    scope: Scope
+
     def __init__(self, scope: Scope) -> None:
-        self.scope = scope
-        self.posts: dict[str, Post] = {}
-        self.authors: dict[str, Author] = {}
-        self.deleted: dict[str, None] = {}
+        super().__init__(scope)
         self.threads_read: set[str] = set()  # root uris whose whole thread this page already holds
-        self.reshares: dict[tuple[str, str], Reshare] = {}
 
     def add_post(self, view: Json, *, thread_root: str | None = None) -> Post | None:
         """Add a post view; a malformed one is skipped (logged) so one bad post never blocks the whole inbox."""
@@ -404,20 +372,3 @@ class PageBuilder:
 
     def has_post(self, uri: str) -> bool:
         return post_id(uri) in self.posts
-
-    def batch(self, stream: str, cursor: str | None = None, *, more: bool = False,
-              source: str = "mention") -> Batch:
-        return Batch(
-            account_id=self.scope.account_id,
-            stream=stream,
-            posts=tuple(self.posts.values()),
-            authors=tuple(self.authors.values()),
-            cursor=cursor,
-            more=more,
-            deleted_post_ids=tuple(d for d in self.deleted if d not in self.posts),
-            reshares=tuple(self.reshares.values()),
-            source=source,
-        )
-
-    def __bool__(self) -> bool:
-        return bool(self.posts or self.authors or self.deleted or self.reshares)

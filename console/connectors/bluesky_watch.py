@@ -8,8 +8,8 @@ or quote its posts: notifications bring those with their thread), and only posts
 restored, as the inbox shows it) matches the watch (``BrandWatch.matches``: excluded words and muted authors
 drop out). Every Bluesky post is public; direct messages live elsewhere and are never searched.
 
-Cursor: a JSON object from query key (the term, case-folded) to the newest post time that query has returned, as
-Bluesky sorts posts (the earlier of ``createdAt`` and ``indexedAt``), e.g. ``{"crumb & co":
+Cursor (``watch_cursor``): a JSON object from query key (the term, case-folded) to the newest post time that query
+has returned, as Bluesky sorts posts (the earlier of ``createdAt`` and ``indexedAt``), e.g. ``{"crumb & co":
 "2026-11-25T09:14:00.000Z"}``. A query without an entry looks back ``days`` (3) and at most ``FIRST_RUN_PAGES``
 pages; later runs go back to ``overlap`` before the stored time (a post indexed late can sort just behind it; posts
 already delivered in this session are not repeated), at most ``MAX_PAGES`` pages. Servers may ignore ``since`` (the
@@ -20,7 +20,6 @@ a refused app password) is reported in ``unavailable`` and the other queries go 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
@@ -32,15 +31,15 @@ from console.connectors.bluesky_parse import (
 from console.connectors.bluesky_session import xrpc_error
 from console.connectors.bluesky_xrpc import Xrpc, decode
 from console.connectors.errors import BadResponse
+from console.connectors.watch_cursor import (  # noqa: F401 - WATCH_DAYS, encode_watch_cursor: read from here
+    WATCH_DAYS, WatchCursor, decode_cursor, encode_watch_cursor, first_run_start, page_budget,
+)
 from console.domain import Batch, iso_utc
 from console.domain.watches import WATCH_STREAM, BrandWatch
 
 log = logging.getLogger(__name__)
 
 SEARCH = "app.bsky.feed.searchPosts"
-FIRST_RUN_PAGES = 2
-MAX_PAGES = 5
-WATCH_DAYS = 3
 MAX_LIMIT = 100  # searchPosts' own bound
 # Answers that mean "this server will not run this query", not "the server is broken".
 UNAVAILABLE = (400, 403, 404, 501)
@@ -51,22 +50,8 @@ def query_key(term: str) -> str:
 
 
 def decode_watch_cursor(cursor: str | None) -> dict[str, str] | None:
-    """Query key -> newest post time; entries that are not times are left out (those queries start afresh,
-    bounded). ``None`` when the cursor is not a JSON object at all."""
-    if cursor is None:
-        return {}
-    try:
-        data = json.loads(cursor)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        log.warning("unreadable Bluesky watch cursor %r: every watch query starts afresh", cursor[:80])
-        return None
-    return {k: v for k, v in data.items() if isinstance(k, str) and moment(v) == v}
-
-
-def encode_watch_cursor(state: dict[str, str]) -> str:
-    return json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Query key -> newest post time; entries that are not times are left out. ``None``: not a JSON object at all."""
+    return decode_cursor(cursor, "Bluesky", lambda place: moment(place) == place)
 
 
 def sort_moment(view: Any) -> str | None:
@@ -98,43 +83,35 @@ class BlueskyWatch:
         self.unavailable = ""
 
     async def fetch(self, watch: BrandWatch, cursor: str | None) -> AsyncIterator[Batch]:
-        saved = decode_watch_cursor(cursor)  # what the inbox holds (None: nothing it can use)
-        stored = saved or {}
         distinct: dict[str, str] = {}
         for term in watch.queries():
             if query_key(term):
                 distinct.setdefault(query_key(term), term)  # terms differing only in case are one query
         terms = list(distinct.items())
-        state = {key: stored[key] for key, _term in terms if key in stored}
+        places = WatchCursor(decode_watch_cursor(cursor), (key for key, _term in terms))
         problems: list[str] = []
         for number, (key, term) in enumerate(terms):
-            newest = stored.get(key)
-            async for views, page_newest, last in self._walk(term, stored.get(key), problems):
+            newest = places.since(key)
+            async for views, page_newest, last in self._walk(term, places.since(key), problems):
                 page = self._new_page()
                 self._add_matches(page, watch, views)
                 await self._add_profiles(page)
                 if page_newest and (newest is None or page_newest > newest):
                     newest = page_newest
-                out: str | None = None
-                if last:
-                    if newest:
-                        state[key] = newest
-                    if state != saved:
-                        out = encode_watch_cursor(state)
+                out = places.finish(key, newest) if last else None
                 if page.posts or out is not None:
                     yield page.batch(WATCH_STREAM, out, more=not last or number < len(terms) - 1, source="watch")
                     self._delivered.update(p.removeprefix("bluesky:") for p in page.posts)
-                    if out is not None:
-                        saved = dict(state)
         self.unavailable = " ".join(problems)
 
     async def _walk(self, term: str, stored: str | None,
                     problems: list[str]) -> AsyncIterator[tuple[list[dict[str, Any]], str | None, bool]]:
         """Pages of ``(posts in range, newest post time on the page, last)``, newest first."""
+        pages = page_budget(stored is None)
         if stored is None:
-            horizon, pages = iso_utc(self._clock() - timedelta(days=self._days)), FIRST_RUN_PAGES
+            horizon = first_run_start(self._clock, self._days)
         else:
-            horizon, pages = iso_utc(datetime.fromisoformat(stored.replace("Z", "+00:00")) - self._overlap), MAX_PAGES
+            horizon = iso_utc(datetime.fromisoformat(stored.replace("Z", "+00:00")) - self._overlap)
         api_cursor: str | None = None
         for number in range(1, pages + 1):
             params: dict[str, Any] = {"q": term, "sort": "latest", "since": horizon, "limit": self._page_size}

@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from console.connectors.mastodon_text import cap_text, html_to_text, neutralise
-from console.domain import Attachment, Author, Batch, Direction, Post, Visibility, iso_utc, parse_iso
+from console.domain import Attachment, Author, Direction, Post, Visibility, iso_utc, parse_iso
 from console.connectors.errors import BadResponse
-from console.connectors.payload import PayloadReader
+from console.connectors.payload import Json, PageRecords, PayloadReader
 from console.domain.records import Reshare, make_id
 
 log = logging.getLogger(__name__)
@@ -36,51 +36,18 @@ _OTHER_VISIBILITY = Visibility.PRIVATE
 _MAX_DESCRIPTION = 1_500
 _MAX_NAME = 200
 
-Json = dict[str, Any]
-
-
-_payload = PayloadReader("Mastodon", UNREADABLE)
+_payload = PayloadReader("Mastodon", UNREADABLE, NATIVE_ID)
 malformed = _payload.malformed
 as_object = _payload.as_object
 as_list = _payload.as_list
+objects = _payload.objects
+native_id = _payload.id_field
+optional_id = _payload.optional_id
+text_field = _payload.text_field
+count_field = _payload.count_field
 
 
 # ------------------------------------------------------------------------------------------------ field checkers
-
-
-def objects(value: Any, what: str) -> list[Json]:
-    return [as_object(item, what) for item in as_list(value, what)]
-
-
-def native_id(obj: Mapping[str, Any], what: str, key: str = "id") -> str:
-    value = obj.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not NATIVE_ID.fullmatch(value):
-        raise malformed(what, f"{key} is not an id: {str(value)[:40]!r}")
-    return value
-
-
-def optional_id(obj: Mapping[str, Any], what: str, key: str) -> str | None:
-    return None if obj.get(key) is None else native_id(obj, what, key)
-
-
-def text_field(obj: Mapping[str, Any], what: str, key: str, *, required: bool = False) -> str:
-    value = obj.get(key)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str):
-        raise malformed(what, f"{key} is not text")
-    return value
-
-
-def count_field(obj: Mapping[str, Any], what: str, key: str) -> int:
-    value = obj.get(key)
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise malformed(what, f"{key} is not a number")
-    return max(value, 0)
 
 
 def time_field(obj: Mapping[str, Any], what: str, key: str) -> str:
@@ -292,17 +259,15 @@ def instance_settings(value: Any) -> tuple[int | None, int | None, str]:
 # ------------------------------------------------------------------------------------------------ one page
 
 
-@dataclass
-class PageBuilder:
+class PageBuilder(PageRecords):
     """Collects the records of one page; a post or author seen twice keeps its last (freshest) reading."""
 
     scope: Scope
-    posts: dict[str, Post] = field(default_factory=dict)
-    authors: dict[str, Author] = field(default_factory=dict)
-    deleted: dict[str, None] = field(default_factory=dict)
-    covered: set[str] = field(default_factory=set)  # native ids of statuses already read, with fresh counts
-    complete: set[str] = field(default_factory=set)  # native ids whose whole context is already in the page
-    reshares: dict[tuple[str, str], Reshare] = field(default_factory=dict)
+
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(scope)
+        self.covered: set[str] = set()  # native ids of statuses already read, with fresh counts
+        self.complete: set[str] = set()  # native ids whose whole context is already in the page
 
     def add_author(self, account: Any) -> Author:
         author = parse_author(account, self.scope)
@@ -334,16 +299,5 @@ class PageBuilder:
     def add_deleted(self, natives: Iterable[str]) -> None:
         self.deleted.update(dict.fromkeys(self.scope.post_id(n) for n in natives))
 
-    def batch(self, stream: str, cursor: str | None = None, *, more: bool = False,
-              source: str = "mention") -> Batch:
-        return Batch(
-            account_id=self.scope.account_id,
-            stream=stream,
-            posts=tuple(self.posts.values()),
-            authors=tuple(self.authors.values()),
-            cursor=cursor,
-            more=more,
-            deleted_post_ids=tuple(self.deleted),
-            reshares=tuple(self.reshares.values()),
-            source=source,
-        )
+    def deleted_ids(self) -> tuple[str, ...]:
+        return tuple(self.deleted)  # every deletion the page heard of, read in it or not

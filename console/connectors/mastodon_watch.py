@@ -8,7 +8,7 @@ bound). Mastodon's search is fuzzy and, on most servers, only finds posts whose 
 ``read:search`` scope, or search is for local users only; 422; 404/501 on servers without the endpoint) is reported
 in ``unavailable`` in plain words and the other queries go on.
 
-Cursor: a JSON object from query key to the id of the newest status that query has returned, e.g.
+Cursor (``watch_cursor``): a JSON object from query key to the id of the newest status that query has returned, e.g.
 ``{"q:mill lane": "117020582251615632", "tag:crumbandco": "117020582177108552"}``. A query without an entry (a new
 term, or the first run) looks back ``days`` (3) and at most ``FIRST_RUN_PAGES`` pages; later runs read what is newer
 than the stored id, at most ``MAX_PAGES`` pages. Each query's walk ends with a batch carrying the whole cursor, so an
@@ -23,13 +23,12 @@ read from ``/context`` for replies, as the notification path does.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -41,14 +40,14 @@ from console.connectors.mastodon_parse import (
     NATIVE_ID, Json, PageBuilder, as_object, malformed, mentioned_ids, objects, optional_id, parse_visibility,
     status_author_id, status_id, status_text, time_field, unwrap_reblog,
 )
-from console.domain import Batch, Visibility, iso_utc
+from console.connectors.watch_cursor import (  # noqa: F401 - WATCH_DAYS, encode_watch_cursor: read from here
+    MAX_PAGES, WATCH_DAYS, WatchCursor, decode_cursor, encode_watch_cursor, first_run_start, page_budget,
+)
+from console.domain import Batch, Visibility
 from console.domain.watches import WATCH_STREAM, BrandWatch
 
 log = logging.getLogger(__name__)
 
-FIRST_RUN_PAGES = 2
-MAX_PAGES = 5
-WATCH_DAYS = 3
 # A hashtag Mastodon would link: word characters with at least one letter (``#2024`` is not a tag).
 HASHTAG = re.compile(r"\w*[^\W\d]\w*")
 # Answers that mean "this server will not run this query", not "the server is broken".
@@ -84,22 +83,8 @@ def watch_queries(watch: BrandWatch) -> list[WatchQuery]:
 
 
 def decode_watch_cursor(cursor: str | None) -> dict[str, str] | None:
-    """Query key -> newest status id; entries that are not ids are left out (those queries start afresh, bounded).
-    ``None`` when the cursor is not a JSON object at all."""
-    if cursor is None:
-        return {}
-    try:
-        data = json.loads(cursor)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        log.warning("unreadable Mastodon watch cursor %r: every watch query starts afresh", cursor[:80])
-        return None
-    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str) and NATIVE_ID.fullmatch(v)}
-
-
-def encode_watch_cursor(state: dict[str, str]) -> str:
-    return json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Query key -> newest status id; entries that are not ids are left out. ``None``: not a JSON object at all."""
+    return decode_cursor(cursor, "Mastodon", NATIVE_ID.fullmatch)
 
 
 def newest_id(*ids: str | None) -> str | None:
@@ -140,13 +125,11 @@ class MastodonWatch:
         self.unavailable = ""
 
     async def fetch(self, watch: BrandWatch, cursor: str | None) -> AsyncIterator[Batch]:
-        saved = decode_watch_cursor(cursor)  # what the inbox holds (None: nothing it can use)
-        stored = saved or {}
         queries = watch_queries(watch)
-        state = {q.key: stored[q.key] for q in queries if q.key in stored}
+        places = WatchCursor(decode_watch_cursor(cursor), (q.key for q in queries))
         problems: list[str] = []
         for number, query in enumerate(queries):
-            since = stored.get(query.key)
+            since = places.since(query.key)
             newest = since
             pages = self._walk(query, since, problems)
             async with aclosing(pages):
@@ -154,27 +137,21 @@ class MastodonWatch:
                     page = await self._new_page()
                     await self._add_matches(page, watch, found.statuses)
                     newest = newest_id(newest, found.newest)
-                    out: str | None = None
-                    if found.last:
-                        if newest:
-                            state[query.key] = newest
-                        if state != saved:
-                            out = encode_watch_cursor(state)
+                    out = places.finish(query.key, newest) if found.last else None
                     if page.posts or out is not None:
                         yield page.batch(WATCH_STREAM, out, more=not found.last or number < len(queries) - 1,
                                          source="watch")
-                        if out is not None:
-                            saved = dict(state)
         self.unavailable = " ".join(problems)
 
     # -- reading -------------------------------------------------------------------------------------------------
 
     async def _walk(self, query: WatchQuery, since: str | None, problems: list[str]) -> AsyncIterator[_Page]:
         first_run = since is None
-        cutoff = iso_utc(self._clock() - timedelta(days=self._days))
+        cutoff = first_run_start(self._clock, self._days)
+        pages = page_budget(first_run)
         url, params = self._start(query, since)
         visited: set[str] = set()
-        for number in range(1, (FIRST_RUN_PAGES if first_run else MAX_PAGES) + 1):
+        for number in range(1, pages + 1):
             response = await self._http.request("GET", url, params=params, accept_status=UNAVAILABLE)
             if response.status_code in UNAVAILABLE:
                 problems.append(self._refusal(query, response))
@@ -187,7 +164,7 @@ class MastodonWatch:
             following = self._following(query, response, params, ids, since)
             place = _place(following)
             last = (len(statuses) < self._page_size or len(in_range) < len(statuses) or place is None
-                    or place in visited or number == (FIRST_RUN_PAGES if first_run else MAX_PAGES))
+                    or place in visited or number == pages)
             if (last and query.kind == "search" and not first_run and len(statuses) == self._page_size
                     and len(in_range) == len(statuses)):
                 # Search pages newest first: what lies between this page and the cursor is not read. (A tag timeline

@@ -12,25 +12,24 @@ from collections.abc import Iterable
 from typing import Any
 
 from console.connectors.errors import BadResponse
+from console.connectors.payload import PageRecords
 from console.connectors.x_parse import (
     Envelope, Json, Scope, moment, native, parse_dm_event, parse_tweet, parse_user, post_id, reference,
     snowflake_time,
 )
-from console.domain import Author, Batch, Post
+from console.domain import Author, Post
 from console.domain.records import Reshare
 
 log = logging.getLogger(__name__)
 
 
-class PageBuilder:
+class PageBuilder(PageRecords):
     """One page's posts, people, reshares and deletions."""
 
+    scope: Scope
+
     def __init__(self, scope: Scope) -> None:
-        self.scope = scope
-        self.posts: dict[str, Post] = {}
-        self.authors: dict[str, Author] = {}
-        self.deleted: dict[str, None] = {}
-        self.reshares: dict[tuple[str, str], Reshare] = {}
+        super().__init__(scope)
         self.raw: dict[str, Json] = {}  # tweet id -> the payload its post came from (for walking reply chains)
 
     def add_user(self, user: Any) -> Author | None:
@@ -111,19 +110,3 @@ class PageBuilder:
 
     def has_post(self, tweet_native: str) -> bool:
         return post_id(tweet_native) in self.posts
-
-    def batch(self, stream: str, cursor: str | None = None, *, more: bool = False, source: str = "mention") -> Batch:
-        return Batch(
-            account_id=self.scope.account_id,
-            stream=stream,
-            posts=tuple(self.posts.values()),
-            authors=tuple(self.authors.values()),
-            cursor=cursor,
-            more=more,
-            deleted_post_ids=tuple(d for d in self.deleted if d not in self.posts),
-            reshares=tuple(self.reshares.values()),
-            source=source,
-        )
-
-    def __bool__(self) -> bool:
-        return bool(self.posts or self.authors or self.deleted or self.reshares)

@@ -24,8 +24,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from console.connectors.mastodon_text import cap_text, neutralise
-from console.connectors.payload import PayloadReader
-from console.domain import Attachment, Author, Direction, Post, Visibility, iso_utc, parse_iso
+from console.connectors.payload import Json, PayloadReader, count, moment, native_part
+from console.domain import Attachment, Author, Direction, Post, Visibility, iso_utc
 from console.domain.records import make_id
 
 log = logging.getLogger(__name__)
@@ -46,12 +46,13 @@ _FIRST_SNOWFLAKE = 10**14  # ids below this (2006-2010 posts, old accounts) are 
 _MAX_NAME = 200
 _MAX_DESCRIPTION = 1_500
 
-Json = dict[str, Any]
-
-_payload = PayloadReader("X", UNREADABLE)
+_payload = PayloadReader("X", UNREADABLE, NATIVE_ID)
 malformed = _payload.malformed
 as_object = _payload.as_object
 as_list = _payload.as_list
+id_field = _payload.id_field
+optional_id = _payload.optional_id
+text_field = _payload.text_field
 
 
 # ------------------------------------------------------------------------------------------------ ids
@@ -75,8 +76,7 @@ def dm_post_id(conversation: str, event: str) -> str:
 
 def native(inbox_id: str) -> str:
     """``x:<x>`` → ``<x>``; ``""`` for an id of another network."""
-    prefix = f"{NETWORK}:"
-    return inbox_id[len(prefix):] if inbox_id.startswith(prefix) else ""
+    return native_part(NETWORK, inbox_id)
 
 
 def native_post(inbox_id: str) -> str | None:
@@ -123,50 +123,9 @@ def post_url(tweet_native: str, username: str = "") -> str:
 # ------------------------------------------------------------------------------------------------ field checkers
 
 
-def id_field(obj: Mapping[str, Any], what: str, key: str = "id", pattern: re.Pattern[str] = NATIVE_ID) -> str:
-    value = obj.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise malformed(what, f"{key} is not an id: {str(value)[:40]!r}")
-    return value
-
-
-def optional_id(obj: Mapping[str, Any], what: str, key: str) -> str | None:
-    return None if obj.get(key) is None else id_field(obj, what, key)
-
-
-def text_field(obj: Mapping[str, Any], what: str, key: str, *, required: bool = False) -> str:
-    value = obj.get(key)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str):
-        raise malformed(what, f"{key} is not text")
-    return value
-
-
-def _count(metrics: Mapping[str, Any], *keys: str) -> int:
-    """A count under any of its names; absent, negative or not a number counts as 0 (a count is never fatal)."""
-    for key in keys:
-        value = metrics.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return max(value, 0)
-    return 0
-
-
 def _metrics(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     value = obj.get("public_metrics")
     return value if isinstance(value, dict) else None
-
-
-def moment(value: Any) -> str | None:
-    """An X timestamp (``2020-06-24T16:28:14.000Z``) in the inbox's form, or ``None`` when it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return iso_utc(parse_iso(value))
-    except ValueError:
-        return None
 
 
 def references(tweet: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -287,9 +246,9 @@ def parse_user(user: Any, scope: Scope) -> Author:
         network=NETWORK,
         handle=f"@{username}",
         display_name=name or username,
-        followers_count=_count(metrics or {}, "followers_count"),
-        following_count=_count(metrics or {}, "following_count"),
-        posts_count=_count(metrics or {}, "tweet_count", "post_count"),
+        followers_count=count(metrics or {}, "followers_count"),
+        following_count=count(metrics or {}, "following_count"),
+        posts_count=count(metrics or {}, "tweet_count", "post_count"),
         url=f"{WEB}/{username}",
         observed_at=scope.observed_at if metrics is not None else PASSING_OBSERVATION,
     )
@@ -360,10 +319,10 @@ def parse_tweet(tweet: Any, scope: Scope, *, tweets: Mapping[str, Json] | None =
         observed_at=scope.observed_at,
         parent_id=post_id(parent) if parent else None,
         url=post_url(native_tweet, _username(users.get(author))),
-        reshare_count=_count(metrics, "retweet_count", "repost_count"),
-        quote_count=_count(metrics, "quote_count"),
-        like_count=_count(metrics, "like_count"),
-        reply_count=_count(metrics, "reply_count"),
+        reshare_count=count(metrics, "retweet_count", "repost_count"),
+        quote_count=count(metrics, "quote_count"),
+        like_count=count(metrics, "like_count"),
+        reply_count=count(metrics, "reply_count"),
         visibility=Visibility.PUBLIC,
         direction=scope.direction(author),
         attachments=attachments(tweet, tweets, users),

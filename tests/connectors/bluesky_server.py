@@ -11,33 +11,18 @@ timeouts), a cut-off or non-JSON body — before the world answers again.
 
 from __future__ import annotations
 
-import json
-import threading
-from collections import defaultdict, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from tests.connectors.bluesky_world import Person, World, fake_cid
+from tests.connectors.loopback import Answer, Faults, LoopbackServer, Request
 
 CHAT_PROXY = "did:web:api.bsky.chat#bsky_chat"
 
-
-@dataclass(frozen=True)
-class Response:
-    status: int = 200
-    json: Any = None
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    truncate_to: int | None = None
-
-    def payload(self) -> bytes:
-        return json.dumps(self.json).encode() if self.json is not None else self.body
+Response = Answer
 
 
 def error(status: int, name: str, message: str = "") -> Response:
@@ -45,13 +30,7 @@ def error(status: int, name: str, message: str = "") -> Response:
 
 
 @dataclass(frozen=True)
-class Seen:
-    method: str
-    path: str
-    query: tuple[tuple[str, str], ...]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
+class Seen(Request):
     @property
     def nsid(self) -> str:
         return self.path.removeprefix("/xrpc/")
@@ -62,23 +41,17 @@ class Seen:
     def params(self, name: str) -> list[str]:
         return [v for k, v in self.query if k == name]
 
-    def json(self) -> Any:
-        return json.loads(self.body)
 
-    @property
-    def bearer(self) -> str:
-        return self.headers.get("authorization", "").removeprefix("Bearer ")
-
-
-class BlueskyTestServer:
+class BlueskyTestServer(LoopbackServer):
     Response = Response
+    Seen = Seen
+    thread_name = "bluesky-test-server"
+    methods = ("GET", "POST")
 
     def __init__(self) -> None:
+        super().__init__()
         self.world = World()
-        self.requests: list[Seen] = []
-        self.lock = threading.RLock()
-        self._faults: dict[str, deque[Response]] = defaultdict(deque)
-        self._fault_after: dict[str, int] = {}
+        self._faults: Faults[Response] = Faults()
         self.chat_status: Response | None = error(500, "InternalServerError", "Internal Server Error")
         # com.atproto.identity.resolveDid: "open" (answers anyone), "auth" (401 AuthMissing without a session, as the
         # dev-env PDS does) or "none" (501); describeRepo answers for the accounts it hosts unless turned off.
@@ -90,15 +63,6 @@ class BlueskyTestServer:
         # the reference AppView (dev-env) ignores it.
         self.search_enabled = True
         self.search_honours_since = True
-        self.stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name="bluesky-test-server", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     # -- scripting -------------------------------------------------------------------------------------------------
 
@@ -111,8 +75,7 @@ class BlueskyTestServer:
     def inject(self, nsid: str, *faults: Response, after: int = 0) -> None:
         """Answer the next calls of ``nsid`` with ``faults``, once each; ``after`` lets that many through first."""
         with self.lock:
-            self._faults[nsid].extend(faults)
-            self._fault_after[nsid] = after
+            self._faults.add(nsid, faults, after)
 
     def requests_to(self, nsid: str) -> list[Seen]:
         return [r for r in self.requests if r.nsid == nsid]
@@ -125,11 +88,9 @@ class BlueskyTestServer:
 
     def answer(self, seen: Seen) -> Response:
         with self.lock:
-            if self._faults.get(seen.nsid):
-                if self._fault_after.get(seen.nsid, 0) > 0:
-                    self._fault_after[seen.nsid] -= 1
-                else:
-                    return self._faults[seen.nsid].popleft()
+            fault = self._faults.take(seen.nsid)
+            if fault is not None:
+                return fault
             if seen.path.startswith("/did:"):
                 did = seen.path[1:]
                 if did not in self.world.people:
@@ -389,61 +350,11 @@ class BlueskyTestServer:
             return error(400, "InvalidConvo", "Convo not found")
         return Response(200, self.world.message(convo, self.world.people[viewer], body["message"]["text"]))
 
-    # -- lifecycle -------------------------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-
-def _handler_for(server: BlueskyTestServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.0"  # one request per connection: a cut-off body ends with the connection
-
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            parts = urlsplit(self.path)
-            seen = Seen(self.command, parts.path, tuple(parse_qsl(parts.query, keep_blank_values=True)),
-                        {k.lower(): v for k, v in self.headers.items()}, body)
-            server.requests.append(seen)
-            reply = server.answer(seen)
-            if reply.delay and server.stopping.wait(reply.delay):
-                return
-            payload = reply.payload()
-            try:
-                self.send_response(reply.status)
-                if reply.json is not None:
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload if reply.truncate_to is None else payload[: reply.truncate_to])
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        do_GET = do_POST = _answer
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-    return Handler
-
 
 @pytest.fixture
 def bluesky() -> Iterator[BlueskyTestServer]:
-    server = BlueskyTestServer()
-    server.start()
-    try:
+    with BlueskyTestServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 class WorldClock:

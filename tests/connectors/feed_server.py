@@ -9,14 +9,13 @@ recorded, headers included, so tests assert on what Tend sent as well as what it
 from __future__ import annotations
 
 import gzip
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
+
+from tests.connectors.loopback import Answer, LoopbackServer
 
 REVIEWS_RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom">
@@ -161,26 +160,19 @@ class Document:
     gzip: bool = False  # ``body`` is stored gzip-compressed and served with Content-Encoding: gzip
 
 
-class FeedSite:
+class FeedSite(LoopbackServer):
     """Serves ``documents`` with ETag and Last-Modified; ``fault(path, ...)`` makes a path misbehave."""
 
+    thread_name = "feed-site"
+    methods = ("GET",)
+
     def __init__(self) -> None:
-        self.requests: list[Received] = []
+        super().__init__()
         self.documents: dict[str, Document] = {}
         self.faults: dict[str, Fault] = {}
-        self.stopping = threading.Event()
-        self._lock = threading.Lock()
         self._version = 0
         for path, (body, kind) in DOCUMENTS.items():
             self.publish(path, body, kind)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name="feed-site", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     def at(self, path: str) -> str:
         return self.url + path
@@ -188,7 +180,7 @@ class FeedSite:
     def publish(self, path: str, body: bytes | str, content_type: str = "application/rss+xml",
                 *, gzip_body: bool = False) -> None:
         """Put a (new version of a) document at ``path``: a new ETag and Last-Modified, as a real site does."""
-        with self._lock:
+        with self.lock:
             self._version += 1
             raw = body.encode() if isinstance(body, str) else body
             if gzip_body:
@@ -198,14 +190,14 @@ class FeedSite:
                                             gzip_body)
 
     def fault(self, path: str, fault: Fault) -> None:
-        with self._lock:
+        with self.lock:
             self.faults[path] = fault
 
     def requests_to(self, path: str) -> list[Received]:
         return [r for r in self.requests if r.path == path]
 
     def take_fault(self, path: str) -> Fault | None:
-        with self._lock:
+        with self.lock:
             fault = self.faults.get(path)
             if fault is None:
                 return None
@@ -215,69 +207,28 @@ class FeedSite:
                     del self.faults[path]
             return fault
 
-    def start(self) -> None:
-        self._thread.start()
+    def record(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Received:
+        return Received(method, target.split("?", 1)[0], headers)
 
-    def stop(self) -> None:
-        self.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-
-def _handler_for(site: FeedSite) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.0"
-
-        def do_GET(self) -> None:  # noqa: N802 - the base class names it
-            path = self.path.split("?", 1)[0]
-            site.requests.append(Received("GET", path, {k.lower(): v for k, v in self.headers.items()}))
-            fault = site.take_fault(path)
-            if fault is not None:
-                if fault.delay and site.stopping.wait(fault.delay):
-                    return
-                self._send(fault.status, fault.body, fault.headers)
-                return
-            document = site.documents.get(path)
-            if document is None:
-                self._send(404, b"<html><body>Not found</body></html>", {"Content-Type": "text/html"})
-                return
-            validators = {"ETag": document.etag, "Last-Modified": document.last_modified}
-            if self.headers.get("If-None-Match") == document.etag or (
-                    self.headers.get("If-None-Match") is None
-                    and self.headers.get("If-Modified-Since") == document.last_modified):
-                self._send(304, b"", validators)
-                return
-            body = document.body
-            headers = {"Content-Type": document.content_type, **validators}
-            if document.gzip:
-                headers["Content-Encoding"] = "gzip"
-            self._send(200, body, headers)
-
-        def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-            try:
-                self.send_response(status)
-                if "Content-Length" not in headers:
-                    self.send_header("Content-Length", str(len(body)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                if body:
-                    self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-    return Handler
+    def answer(self, seen: Received) -> Answer:
+        fault = self.take_fault(seen.path)
+        if fault is not None:
+            return Answer(fault.status, body=fault.body, headers=fault.headers, delay=fault.delay)
+        document = self.documents.get(seen.path)
+        if document is None:
+            return Answer(404, body=b"<html><body>Not found</body></html>", headers={"Content-Type": "text/html"})
+        validators = {"ETag": document.etag, "Last-Modified": document.last_modified}
+        if seen.headers.get("if-none-match") == document.etag or (
+                seen.headers.get("if-none-match") is None
+                and seen.headers.get("if-modified-since") == document.last_modified):
+            return Answer(304, headers=validators)
+        headers = {"Content-Type": document.content_type, **validators}
+        if document.gzip:
+            headers["Content-Encoding"] = "gzip"
+        return Answer(200, body=document.body, headers=headers)
 
 
 @pytest.fixture
 def feed_site() -> Iterator[FeedSite]:
-    site = FeedSite()
-    site.start()
-    try:
+    with FeedSite() as site:
         yield site
-    finally:
-        site.stop()

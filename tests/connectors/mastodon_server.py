@@ -25,16 +25,15 @@ Answers are chosen in this order for ``METHOD /path``:
 
 from __future__ import annotations
 
-import json
-import threading
+import dataclasses
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -45,6 +44,7 @@ from console.domain import Account
 from console.services.writer import StoreWriter
 from console.store import Inbox
 from console.sync import SyncEngine, SyncResult
+from tests.connectors.loopback import Answer, Faults, HandClock, LoopbackServer, Request
 from tests.connectors.mastodon_recordings import (  # noqa: F401 - re-exported: tests import them from here
     ADMIN,
     BUSINESS,
@@ -71,19 +71,10 @@ NOT_FOUND = {"error": "Record not found"}
 
 
 @dataclass(frozen=True)
-class Response:
-    """One answer. ``json``/``body`` is the payload; ``delay`` holds it back (for client timeouts); ``truncate_to``
-    sends only that many bytes of it while announcing all; ``drop`` closes the connection without answering;
-    ``events`` are streamed chunks (server-sent events) sent ``event_gap`` seconds apart, after which the stream
-    closes, or stays open until the server stops when ``hold_open``."""
+class Response(Answer):
+    """An ``Answer`` that may also stream: ``events`` are chunks (server-sent events) sent ``event_gap`` seconds
+    apart, after which the stream closes, or stays open until the server stops when ``hold_open``."""
 
-    status: int = 200
-    json: Any = None
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    truncate_to: int | None = None
-    drop: bool = False
     events: tuple[bytes, ...] = ()
     event_gap: float = 0.0
     hold_open: bool = False
@@ -95,29 +86,15 @@ class Response:
             return cls(interaction.status, headers=headers, events=(interaction.body,))
         return cls(interaction.status, body=interaction.body, headers=headers)
 
-    def payload(self) -> bytes:
-        return json.dumps(self.json).encode() if self.json is not None else self.body
-
 
 @dataclass(frozen=True)
-class Seen:
-    """One request exactly as it arrived on the socket."""
-
-    method: str
-    path: str
-    query: tuple[tuple[str, str], ...]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
+class Seen(Request):
     @property
     def params(self) -> dict[str, list[str]]:
         grouped: dict[str, list[str]] = defaultdict(list)
         for key, value in self.query:
             grouped[key].append(value)
         return dict(grouped)
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @dataclass
@@ -129,14 +106,14 @@ class _Timeline:
 # ------------------------------------------------------------------------------------------------ the server
 
 
-class MastodonTestServer:
+class MastodonTestServer(LoopbackServer):
     Response = Response
+    Seen = Seen
+    thread_name = "mastodon-test-server"
 
     def __init__(self) -> None:
-        self.requests: list[Seen] = []
-        self._lock = threading.Lock()
-        self._faults: dict[tuple[str, str], deque[Response]] = defaultdict(deque)
-        self._fault_delay: dict[tuple[str, str], int] = {}
+        super().__init__()
+        self._faults: Faults[Response] = Faults()
         self._routes: dict[tuple[str, str], list[tuple[tuple[tuple[str, str], ...] | None, deque[Response]]]] = \
             defaultdict(list)
         self._timelines: dict[str, _Timeline] = {}
@@ -145,25 +122,16 @@ class MastodonTestServer:
         # An account with nothing new until a test says otherwise.
         self.timeline("/api/v1/notifications", [])
         self.timeline("/api/v1/conversations", [], key=lambda c: c["last_status"]["id"])
-        self.stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name="mastodon-test-server", daemon=True)
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self._httpd.server_address[1]}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
+        return f"127.0.0.1:{self.port}"
 
     # -- scripting ---------------------------------------------------------------------------------------------
 
     def respond(self, method: str, path: str, *responses: Response,
                 query: Iterable[tuple[str, str]] | None = None) -> None:
-        with self._lock:
+        with self.lock:
             self._routes[(method, normal_path(path))].append(
                 (tuple(sorted(query)) if query is not None else None, deque(responses)))
 
@@ -179,9 +147,8 @@ class MastodonTestServer:
 
     def inject(self, method: str, path: str, *faults: Response, after: int = 0) -> None:
         """Answer the next requests with ``faults``, once each; ``after`` lets that many requests through first."""
-        with self._lock:
-            self._faults[(method, normal_path(path))].extend(faults)
-            self._fault_delay[(method, normal_path(path))] = after
+        with self.lock:
+            self._faults.add((method, normal_path(path)), faults, after)
 
     def timeline(self, path: str, items: Iterable[dict[str, Any]],
                  key: Callable[[dict[str, Any]], str] = lambda item: item["id"]) -> None:
@@ -208,13 +175,16 @@ class MastodonTestServer:
 
     # -- answering ---------------------------------------------------------------------------------------------
 
-    def answer(self, method: str, path: str, query: tuple[tuple[str, str], ...]) -> Response:
-        with self._lock:
-            faults = self._faults.get((method, path))
-            if faults and self._fault_delay.get((method, path), 0) > 0:
-                self._fault_delay[(method, path)] -= 1
-            elif faults:
-                return faults.popleft()
+    def record(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Seen:
+        seen = super().record(method, target, headers, body)
+        return dataclasses.replace(seen, path=normal_path(seen.path))
+
+    def answer(self, seen: Seen) -> Answer:
+        method, path, query = seen.method, seen.path, seen.query
+        with self.lock:
+            fault = self._faults.take((method, path))
+            if fault is not None:
+                return fault
             routes = self._routes.get((method, path), [])
             chosen = next((q for want, q in routes if want == tuple(sorted(query))), None) \
                 or next((q for want, q in routes if want is None), None)
@@ -297,82 +267,29 @@ class MastodonTestServer:
             data = data.replace(recorded_host.encode(), self.host.encode())
         return data
 
-    # -- lifecycle ---------------------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-
-def _handler_for(server: MastodonTestServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        # HTTP/1.0: one request per connection, so a cut-off body or a stream ends when the connection closes.
-        protocol_version = "HTTP/1.0"
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            parts = urlsplit(self.path)
-            path, query = normal_path(parts.path), tuple(parse_qsl(parts.query, keep_blank_values=True))
-            server.requests.append(Seen(self.command, path, query,
-                                        {k.lower(): v for k, v in self.headers.items()}, body))
-            response = server.answer(self.command, path, query)
-            if response.delay and server.stopping.wait(response.delay):
+    def send(self, handler: BaseHTTPRequestHandler, response: Answer) -> None:
+        if not isinstance(response, Response) or not response.events:
+            super().send(handler, response)
+            return
+        handler.send_response(response.status)
+        headers = {k.lower(): self.rewrite(v.encode()).decode() for k, v in response.headers.items()}
+        headers.setdefault("content-type", "text/event-stream")
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        for number, chunk in enumerate(response.events):
+            if number and response.event_gap and self.stopping.wait(response.event_gap):
                 return
-            if response.drop:
-                self.close_connection = True
-                return
-            try:
-                self._send(response)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (a timeout test); nothing left to say
-
-        def _send(self, response: Response) -> None:
-            self.send_response(response.status)
-            headers = {k.lower(): server.rewrite(v.encode()).decode() for k, v in response.headers.items()}
-            if response.events:
-                headers.setdefault("content-type", "text/event-stream")
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                for number, chunk in enumerate(response.events):
-                    if number and response.event_gap and server.stopping.wait(response.event_gap):
-                        return
-                    self.wfile.write(server.rewrite(chunk))
-                    self.wfile.flush()
-                if response.hold_open:
-                    server.stopping.wait()
-                return
-            payload = server.rewrite(response.payload())
-            if response.json is not None:
-                headers.setdefault("content-type", "application/json; charset=utf-8")
-            headers["content-length"] = str(len(payload))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload if response.truncate_to is None else payload[: response.truncate_to])
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature fixed by the base class
-            pass
-
-    return Handler
+            handler.wfile.write(self.rewrite(chunk))
+            handler.wfile.flush()
+        if response.hold_open:
+            self.stopping.wait()
 
 
 @pytest.fixture
 def mastodon_server() -> Iterator[MastodonTestServer]:
-    server = MastodonTestServer()
-    server.start()
-    try:
+    with MastodonTestServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 # ------------------------------------------------------------------------------------------------ the client side
@@ -381,18 +298,8 @@ TOKEN = "__MASTODON_TEND_TEST_TOKEN"
 NOW = datetime(2026, 8, 3, 12, 0, tzinfo=timezone.utc)
 
 
-class Clock:
-    """A clock the test moves by hand; every reading is a new millisecond, as observations are in real life."""
-
-    def __init__(self, start: datetime = NOW) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(milliseconds=1)
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+class Clock(HandClock):
+    start = NOW
 
 
 def make_account(server: MastodonTestServer, business: str = BUSINESS, handle: str = "mastodonpy_test") -> Account:

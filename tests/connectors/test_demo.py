@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,60 +16,12 @@ if str(Path(__file__).resolve().parents[2]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from console.connectors.base import Connector, OutgoingReply
-from console.connectors.demo import DemoConnector, DemoNetwork
+from console.connectors.demo import DemoNetwork
 from console.connectors.errors import BadResponse
 from console.connectors.demo_world import NAMED_RESHARERS
 from console.domain import Author, Batch, Direction, Post, Reshare, Visibility, parse_iso
 from console.store.inbox import Inbox
-
-EPOCH = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
-TICK = 3.0
-
-
-class FakeClock:
-    def __init__(self, start: datetime = EPOCH) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-async def collect(connector: DemoConnector, cursor: str | None) -> list[Batch]:
-    return [batch async for batch in connector.fetch_since("activity", cursor)]
-
-
-class Session:
-    """Three demo connectors synced the way the sync engine does: each keeps its own cursor."""
-
-    def __init__(self, seed: int = 7, clock: FakeClock | None = None) -> None:
-        self.clock = clock or FakeClock()
-        self.network = DemoNetwork(seed=seed, clock=self.clock, tick_seconds=TICK)
-        self.connectors = self.network.connectors()
-        self.cursors: dict[str, str | None] = {c.account.id: None for c in self.connectors}
-
-    async def sync(self) -> list[Batch]:
-        batches = []
-        for connector in self.connectors:
-            for batch in await collect(connector, self.cursors[connector.account.id]):
-                batches.append(batch)
-                if batch.cursor is not None:
-                    self.cursors[connector.account.id] = batch.cursor
-        return batches
-
-    async def run(self, ticks: int) -> list[list[Batch]]:
-        """Backfill, then one sync per tick; returns the batches of each sync."""
-        rounds = [await self.sync()]
-        for _ in range(ticks):
-            self.clock.advance(TICK)
-            rounds.append(await self.sync())
-        return rounds
-
-
-def posts_of(batches: list[Batch]) -> list[Post]:
-    return [post for batch in batches for post in batch.posts]
+from tests.connectors.demo_session import EPOCH, TICK, FakeClock, Session, collect, posts_of
 
 
 def authors_of(batches: list[Batch]) -> dict[str, Author]:

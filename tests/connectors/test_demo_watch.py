@@ -4,7 +4,7 @@ same way for the same seed, and the demo's own watch words find exactly those po
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,59 +14,27 @@ from console.connectors.demo import (
 )
 from console.connectors.demo_script import WATCH_CONVERSATIONS, WATCH_OWN, WATCH_PRIVATE, WATCH_UNRELATED
 from console.connectors.errors import BadResponse, ConnectorError
-from console.domain import Batch, Direction, Post, Visibility, parse_iso
+from console.domain import Batch, Direction, Visibility, parse_iso
 from console.domain.watches import WATCH_STREAM, BrandWatch
 from console.store.inbox import Inbox
+from tests.connectors.demo_session import EPOCH, TICK, FakeClock, Session, posts_of
 
-EPOCH = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
-TICK = 3.0
 DEMO_WATCH = BrandWatch(terms=DEMO_WATCH_TERMS, exclude=DEMO_WATCH_EXCLUDE)
-
-
-class FakeClock:
-    def __init__(self, start: datetime = EPOCH) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 async def watched(connector: DemoConnector, cursor: str | None, watch: BrandWatch = DEMO_WATCH) -> list[Batch]:
     return [batch async for batch in connector.fetch_watch(watch, cursor)]
 
 
-class Watching:
+class Watching(Session):
     """The three demo accounts' brand watches, each with its own cursor, as the sync engine keeps them."""
 
     def __init__(self, seed: int = 7, clock: FakeClock | None = None, watch: BrandWatch = DEMO_WATCH) -> None:
-        self.clock = clock or FakeClock()
-        self.network = DemoNetwork(seed=seed, clock=self.clock, tick_seconds=TICK)
-        self.connectors = self.network.connectors()
+        super().__init__(seed, clock)
         self.watch = watch
-        self.cursors: dict[str, str | None] = {c.account.id: None for c in self.connectors}
 
-    async def sync(self) -> list[Batch]:
-        batches = []
-        for connector in self.connectors:
-            for batch in await watched(connector, self.cursors[connector.account.id], self.watch):
-                batches.append(batch)
-                if batch.cursor is not None:
-                    self.cursors[connector.account.id] = batch.cursor
-        return batches
-
-    async def run(self, ticks: int) -> list[list[Batch]]:
-        rounds = [await self.sync()]
-        for _ in range(ticks):
-            self.clock.advance(TICK)
-            rounds.append(await self.sync())
-        return rounds
-
-
-def posts_of(batches: list[Batch]) -> list[Post]:
-    return [post for batch in batches for post in batch.posts]
+    async def fetch(self, connector: DemoConnector, cursor: str | None) -> list[Batch]:
+        return await watched(connector, cursor, self.watch)
 
 
 # -- the first run ---------------------------------------------------------------------------------------------------

@@ -38,12 +38,9 @@ import json
 import os
 import re
 import secrets
-import threading
-from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -56,6 +53,7 @@ from console.connectors.http import HttpClient
 from console.connectors.x import XConnector
 from console.connectors.x_auth import XTokens
 from console.domain import Account
+from tests.connectors.loopback import Answer, Faults, HandClock, LoopbackServer, Request
 
 FIXTURES = Path(os.environ.get("TEND_FIXTURES") or Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
                 ) / "x"
@@ -241,27 +239,15 @@ def recorded_dm_events() -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
-class Response:
-    """One answer. ``json``/``body`` is the payload; ``delay`` holds it back (for client timeouts); ``truncate_to``
-    sends only that many bytes while announcing all; ``drop`` closes the connection without answering; ``commit``
-    lets the request take effect before this answer replaces the real one."""
+class Response(Answer):
+    """An ``Answer`` that, with ``commit``, lets the request take effect before it replaces the real answer."""
 
-    status: int = 200
-    json: Any = None
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    truncate_to: int | None = None
-    drop: bool = False
     commit: bool = False
 
     @classmethod
     def from_example(cls, example: Example, **changes: Any) -> Response:
         headers = {k: v for k, v in example.headers.items() if k not in _HOP_HEADERS}
         return cls(example.status, body=example.body.encode(), headers=headers, **changes)
-
-    def payload(self) -> bytes:
-        return json.dumps(self.json).encode() if self.json is not None else self.body
 
 
 def problem(status: int, title: str, detail: str, type_: str = "about:blank", **extra: Any) -> Response:
@@ -284,15 +270,7 @@ def rate_limited(reset: int) -> Response:
 
 
 @dataclass(frozen=True)
-class Seen:
-    """One request exactly as it arrived on the socket."""
-
-    method: str
-    path: str
-    query: tuple[tuple[str, str], ...]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
+class Seen(Request):
     @property
     def params(self) -> dict[str, str]:
         return dict(self.query)
@@ -300,16 +278,9 @@ class Seen:
     def fields(self, name: str) -> set[str]:
         return {f for f in self.params.get(name, "").split(",") if f}
 
-    def json(self) -> Any:
-        return json.loads(self.body)
-
     @property
     def form(self) -> dict[str, str]:
         return dict(parse_qsl(self.body.decode()))
-
-    @property
-    def bearer(self) -> str:
-        return self.headers.get("authorization", "").removeprefix("Bearer ")
 
 
 def endpoint(method: str, path: str) -> str:
@@ -332,12 +303,15 @@ class Grant:
 # ------------------------------------------------------------------------------------------------ the server
 
 
-class XTestServer:
+class XTestServer(LoopbackServer):
     Response = Response
+    Seen = Seen
+    thread_name = "x-test-server"
+    methods = ("GET", "POST", "PUT", "DELETE")
 
     def __init__(self) -> None:
+        super().__init__()
         self.now = NOW
-        self.requests: list[Seen] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.tweets: dict[str, dict[str, Any]] = {}
         self.deleted: set[str] = set()
@@ -355,17 +329,10 @@ class XTestServer:
         self.grants: dict[str, Grant] = {}
         self.failures: list[str] = []  # what a strict X would have refused, and why
         self.budgets: dict[str, list[int]] = {}  # endpoint -> [remaining, reset epoch]
-        self._lock = threading.RLock()
-        self._faults: dict[tuple[str, str], deque[Response]] = defaultdict(deque)
-        self._fault_after: dict[tuple[str, str], int] = {}
+        self._faults: Faults[Response] = Faults()
         self._page_tokens: dict[str, int] = {}
         self._sequence = itertools.count(1)
         self._load_recordings()
-        self.stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name="x-test-server", daemon=True)
 
     def _load_recordings(self) -> None:
         posts, people = recorded_conversation()
@@ -377,10 +344,6 @@ class XTestServer:
         self.add_user({"id": DM_PEER, "name": "Tweepy DM test", "username": "TweepyDMTest"})
         self.add_tweets(*posts, *recorded_mentions())
         self.dm_events = recorded_dm_events()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     @property
     def authorize_url(self) -> str:
@@ -429,7 +392,7 @@ class XTestServer:
 
     def post(self, author: str, text: str, *, in_reply_to: str | None = None, at: datetime | None = None) -> str:
         """A post made on X (not through Tend); returns its id."""
-        with self._lock:
+        with self.lock:
             tweet_id = self._new_id(at or self.now)
             tweet: dict[str, Any] = {"id": tweet_id, "text": text, "author_id": author,
                                      "created_at": snowflake_time(tweet_id)}
@@ -441,7 +404,7 @@ class XTestServer:
             return tweet_id
 
     def message(self, sender: str, recipient: str, text: str) -> dict[str, Any]:
-        with self._lock:
+        with self.lock:
             event_id = self._new_id(self.now)
             event = {"id": event_id, "event_type": "MessageCreate", "text": text, "sender_id": sender,
                      "dm_conversation_id": "-".join(sorted((sender, recipient), key=int)),
@@ -458,13 +421,13 @@ class XTestServer:
     def issue_tokens(self, user_id: str, client_id: str = CLIENT_ID, scope: str = "", lifetime: float = 7200
                      ) -> tuple[str, str]:
         access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-        with self._lock:
+        with self.lock:
             self.access_tokens[access] = (user_id, self.now + timedelta(seconds=lifetime))
             self.refresh_tokens[refresh] = (user_id, client_id, scope)
         return access, refresh
 
     def expire(self, access_token: str) -> None:
-        with self._lock:
+        with self.lock:
             user, _ = self.access_tokens[access_token]
             self.access_tokens[access_token] = (user, self.now - timedelta(seconds=1))
 
@@ -473,12 +436,11 @@ class XTestServer:
     def inject(self, method: str, path: str, *faults: Response, after: int = 0) -> None:
         """Answer the next requests to ``METHOD path`` with ``faults``, once each; ``after`` lets that many through
         first."""
-        with self._lock:
-            self._faults[(method, path)].extend(faults)
-            self._fault_after[(method, path)] = after
+        with self.lock:
+            self._faults.add((method, path), faults, after)
 
     def set_budget(self, method: str, path: str, remaining: int, reset_in: float = 900) -> None:
-        with self._lock:
+        with self.lock:
             self.budgets[endpoint(method, path)] = [remaining, int(self.now.timestamp() + reset_in)]
 
     def requests_to(self, path: str, method: str | None = None) -> list[Seen]:
@@ -487,14 +449,8 @@ class XTestServer:
     # -- answering -------------------------------------------------------------------------------------------------
 
     def answer(self, seen: Seen) -> Response:
-        with self._lock:
-            key = (seen.method, seen.path)
-            fault: Response | None = None
-            if self._faults.get(key):
-                if self._fault_after.get(key, 0) > 0:
-                    self._fault_after[key] -= 1
-                else:
-                    fault = self._faults[key].popleft()
+        with self.lock:
+            fault = self._faults.take((seen.method, seen.path))
             if fault is not None and not fault.commit:
                 return fault
             real = self._route(seen)
@@ -837,17 +793,6 @@ class XTestServer:
             body["refresh_token"] = refresh
         return Response(200, json=body)
 
-    # -- lifecycle -------------------------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
 
 def _ref(tweet: dict[str, Any], kind: str) -> str | None:
     return next((r["id"] for r in tweet.get("referenced_tweets", []) if r["type"] == kind), None)
@@ -918,71 +863,17 @@ class SearchQuery:
         return words in tweet["text"].lower()
 
 
-def _handler_for(server: XTestServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        # HTTP/1.0: one request per connection, so a cut-off body ends when the connection closes.
-        protocol_version = "HTTP/1.0"
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            parts = urlsplit(self.path)
-            seen = Seen(self.command, parts.path, tuple(parse_qsl(parts.query, keep_blank_values=True)),
-                        {k.lower(): v for k, v in self.headers.items()}, body)
-            server.requests.append(seen)
-            response = server.answer(seen)
-            if response.delay and server.stopping.wait(response.delay):
-                return
-            if response.drop:
-                self.close_connection = True
-                return
-            payload = response.payload()
-            headers = {k.lower(): v for k, v in response.headers.items()}
-            if response.json is not None:
-                headers.setdefault("content-type", "application/json; charset=utf-8")
-            headers["content-length"] = str(len(payload))
-            try:
-                self.send_response(response.status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload if response.truncate_to is None else payload[: response.truncate_to])
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (a timeout test); nothing left to say
-
-        do_GET = do_POST = do_PUT = do_DELETE = _handle
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature fixed by the base class
-            pass
-
-    return Handler
-
-
 @pytest.fixture
 def x_server() -> Iterator[XTestServer]:
-    server = XTestServer()
-    server.start()
-    try:
+    with XTestServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 # ------------------------------------------------------------------------------------------------ the client side
 
 
-class Clock:
-    """A clock the test moves by hand; every reading is a new millisecond, as observations are in real life."""
-
-    def __init__(self, start: datetime = NOW) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(milliseconds=1)
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+class Clock(HandClock):
+    start = NOW
 
 
 def make_account(business: str = SNOWMAN, handle: str = "snowman") -> Account:
