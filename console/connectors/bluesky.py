@@ -289,7 +289,10 @@ class BlueskyConnector:
         for start in range(0, len(missing), BATCH):
             chunk = missing[start:start + BATCH]
             body = await self._xrpc.get("app.bsky.feed.getPosts", {"uris": chunk})
-            found = {v.get("uri"): v for v in list_field(body, "posts", "getPosts") if isinstance(v, dict)}
+            found = {
+                v["uri"]: v for v in list_field(body, "posts", "getPosts")
+                if isinstance(v, dict) and isinstance(v.get("uri"), str)  # a view without a usable uri is skipped
+            }
             for uri in chunk:
                 if uri in found:
                     page.add_post(found[uri], thread_root=root)  # cut off from the thread, not deleted

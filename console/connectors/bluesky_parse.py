@@ -15,7 +15,7 @@ from typing import Any
 
 from console.connectors.bluesky_richtext import render_text
 from console.connectors.errors import BadResponse
-from console.connectors.mastodon_text import cap_text, neutralise
+from console.connectors.mastodon_text import cap_text, neutralise, well_formed
 from console.domain import Attachment, Author, Direction, Post, Visibility
 from console.connectors.payload import Json, PageRecords, PayloadReader, count, moment, native_part
 from console.domain.records import Reshare, make_id
@@ -60,7 +60,7 @@ def did_of(obj: Mapping[str, Any], what: str, key: str = "did") -> str:
 
 
 def web_url(url: Any) -> str:
-    return url if isinstance(url, str) and url.lower().startswith(("https://", "http://")) else ""
+    return well_formed(url) if isinstance(url, str) and url.lower().startswith(("https://", "http://")) else ""
 
 
 # ------------------------------------------------------------------------------------------------ ids
@@ -136,7 +136,7 @@ def parse_author(profile: Any, scope: Scope, *, full: bool = True) -> Author:
     profile = as_object(profile, "profile")
     did = did_of(profile, "profile")
     handle = text(profile, "handle", "profile")
-    if handle in ("", "handle.invalid") or any(c.isspace() for c in handle):
+    if handle in ("", "handle.invalid") or any(c.isspace() or not c.isprintable() for c in handle):
         handle = did
     name = neutralise(text(profile, "displayName", "profile")).strip()[:_MAX_NAME]
     return Author(
@@ -216,13 +216,19 @@ def _quoted(record: Any, depth: int) -> list[Attachment]:
         return []
     uri = record["uri"]
     author = record.get("author") if isinstance(record.get("author"), dict) else {}
-    handle = author.get("handle") if isinstance(author.get("handle"), str) else ""
+    handle = author.get("handle") if _is_handle(author.get("handle")) else ""
     value = record.get("value") if isinstance(record.get("value"), dict) else {}
     said = render_text(value.get("text", ""), value.get("facets")) if value else ""
     if record.get("notFound") or record.get("blocked") or record.get("detached"):
         said = "quoted post no longer available"
     description = f"@{handle}: {said}" if handle else said
     return [Attachment("quote", post_url(uri, handle), _describe(description))]
+
+
+def _is_handle(value: Any) -> bool:
+    """A handle fit for a web address and a line of text: no spaces, slashes, controls or lone surrogates."""
+    return isinstance(value, str) and bool(value) and value.isprintable() and not any(
+        c.isspace() or c in "/?#" for c in value)
 
 
 def _describe(value: Any) -> str:

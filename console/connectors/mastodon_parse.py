@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from console.connectors.mastodon_text import cap_text, html_to_text, neutralise
+from console.connectors.mastodon_text import cap_text, html_to_text, neutralise, well_formed
 from console.domain import Attachment, Author, Direction, Post, Visibility, iso_utc, parse_iso
 from console.connectors.errors import BadResponse
 from console.connectors.payload import Json, PageRecords, PayloadReader
@@ -55,7 +55,7 @@ def time_field(obj: Mapping[str, Any], what: str, key: str) -> str:
     value = text_field(obj, what, key, required=True)
     try:
         return iso_utc(parse_iso(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: "0001-01-01T00:00:00+01:00" is before year 1 in UTC
         raise malformed(what, f"{key} is not a time: {value[:40]!r}") from None
 
 
@@ -87,7 +87,7 @@ class Scope:
 def parse_author(account: Any, scope: Scope) -> Author:
     account = as_object(account, "account")
     acct = text_field(account, "account", "acct", required=True)
-    if not acct or any(c.isspace() for c in acct):
+    if not acct or any(c.isspace() or not c.isprintable() for c in acct):  # NUL, controls: not a name
         raise malformed("account", f"acct is not a name: {acct[:40]!r}")
     name = neutralise(text_field(account, "account", "display_name")).strip()[:_MAX_NAME]
     return Author(
@@ -147,7 +147,8 @@ def status_text(status: Json, scope: Scope) -> str:
 def parse_attachment(media: Json) -> Attachment:
     kind = text_field(media, "media attachment", "type") or "unknown"
     url = next(
-        (media[k] for k in ("url", "remote_url", "preview_url") if isinstance(media.get(k), str) and media[k]), ""
+        (well_formed(media[k]) for k in ("url", "remote_url", "preview_url") if isinstance(media.get(k), str)
+         and media[k]), ""
     )
     description = neutralise(text_field(media, "media attachment", "description")).strip()
     return Attachment(kind=kind, url=url, description=description[:_MAX_DESCRIPTION])

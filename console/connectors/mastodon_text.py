@@ -39,9 +39,17 @@ _BLOCKS = {"p", "div", "blockquote", "pre", "ul", "ol", "h1", "h2", "h3", "h4", 
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 _LINE_SPACE = re.compile(r"[ \t\r\f]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# JSON may escape half of a UTF-16 pair ("\\ud800"); Python then holds a lone surrogate, which UTF-8 cannot encode:
+# nh3 and sqlite3 raise UnicodeEncodeError on it. Such a half is shown as the replacement character.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Anything a rich-text renderer could take for a tag, and script URL schemes, are defused in the final text.
 _TAG_START = re.compile(r"<(?=\s*[A-Za-z/!?])")
 _SCRIPT_SCHEME = re.compile(r"(?i)((?:java|vb)script)(\s*):")
+
+
+def well_formed(text: str) -> str:
+    """``text`` with every lone surrogate (which no encoder accepts) replaced by U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def neutralise(text: str) -> str:
@@ -50,7 +58,7 @@ def neutralise(text: str) -> str:
     ``<b`` becomes ``‹b`` and ``javascript:`` becomes ``javascript：`` (a full-width colon): still readable, never
     live. Right-to-left and zero-width characters are kept: they are legitimate in many languages.
     """
-    text = _CONTROL.sub("", text)
+    text = _CONTROL.sub("", well_formed(text))
     text = _TAG_START.sub("\u2039", text)
     return _SCRIPT_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}\uff1a", text)
 
@@ -88,6 +96,7 @@ def html_to_text(
     """
     if not html:
         return ""
+    html = well_formed(html)
     converter = _TextConverter(mentions or {}, local_host)
     try:
         converter.feed(sanitise_html(html))

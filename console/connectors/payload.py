@@ -12,10 +12,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from console.connectors.errors import BadResponse
+from console.connectors.mastodon_text import well_formed
 from console.domain import Author, Batch, Post, iso_utc, parse_iso
 from console.domain.records import Reshare
 
 Json = dict[str, Any]
+
+# No network counts this high: a larger figure is a broken one. Capped so a count (and the sums the store keeps of
+# them) always fits a SQLite integer; sqlite3 raises OverflowError, not an sqlite3.Error, on an int past 2**63 - 1.
+MAX_COUNT = 10**12
 
 
 class PayloadReader:
@@ -65,16 +70,16 @@ class PayloadReader:
             return ""
         if not isinstance(value, str):
             raise self.malformed(what, f"{key} is not text")
-        return value
+        return well_formed(value)
 
     def count_field(self, obj: Mapping[str, Any], what: str, key: str) -> int:
-        """A count that must be a number when present (absent is 0, negative is 0)."""
+        """A count that must be a number when present (absent is 0, negative is 0, absurd is ``MAX_COUNT``)."""
         value = obj.get(key)
         if value is None:
             return 0
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.malformed(what, f"{key} is not a number")
-        return max(value, 0)
+        return min(max(value, 0), MAX_COUNT)
 
 
 def count(obj: Mapping[str, Any], *keys: str) -> int:
@@ -82,7 +87,7 @@ def count(obj: Mapping[str, Any], *keys: str) -> int:
     for key in keys:
         value = obj.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
-            return max(value, 0)
+            return min(max(value, 0), MAX_COUNT)
     return 0
 
 
@@ -92,7 +97,7 @@ def moment(value: Any) -> str | None:
         return None
     try:
         return iso_utc(parse_iso(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a year-1 or year-9999 time shifted out of range by its offset
         return None
 
 
