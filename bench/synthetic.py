@@ -28,6 +28,10 @@ YEAR_SECONDS = 365 * 24 * 3600
 END_OF_DATA = YEAR_START + YEAR_SECONDS
 
 NETWORKS = ("mastodon", "bluesky", "x")
+# The issue's shape: 1,000,000 posts in 200,000 threads from 100,000 authors, with one thread of 500 posts.
+POSTS_PER_THREAD = 5
+POSTS_PER_AUTHOR = 10
+LONGEST_THREAD = 500
 ACTIVITY_CAP = 150.0
 # Share of threads per network: most small businesses have one big network and two quieter ones.
 NETWORK_WEIGHTS = (0.5, 0.3, 0.2)
@@ -138,18 +142,22 @@ def _heavy_tail(rng: random.Random, alpha: float, scale: float, cap: int) -> int
 
 
 def _thread_sizes(rng: random.Random, posts: int, threads: int) -> list[int]:
-    """Thread lengths averaging ``posts / threads``: many single posts and short exchanges, a few long threads."""
+    """Thread lengths averaging ``posts / threads``: many single posts and short exchanges, a few long threads, and
+    one pile-on of ``LONGEST_THREAD`` posts (the thread the benchmark opens as its worst case)."""
     mean_extra = max(0.1, posts / threads - 1.0)
     # Log-normal with sigma 1 has the requested mean and a long right tail (the odd 100-post pile-on).
     mu = math.log(mean_extra) - 0.5
-    sizes = [1 + min(500, round(rng.lognormvariate(mu, 1.0))) for _ in range(threads)]
+    sizes = [1 + min(LONGEST_THREAD // 2, round(rng.lognormvariate(mu, 1.0))) for _ in range(threads)]
+    # The longest thread has exactly LONGEST_THREAD posts whenever the inbox can hold it (a fifth of all posts).
+    longest = rng.randrange(threads)
+    sizes[longest] = max(1, min(LONGEST_THREAD, posts // 5))
     # Nudge the total to exactly ``posts`` without changing the shape much.
     difference = posts - sum(sizes)
     step = 1 if difference > 0 else -1
     index = 0
     while difference:
         slot = rng.randrange(threads) if step < 0 else index % threads
-        if step > 0 or sizes[slot] > 1:
+        if slot != longest and (step > 0 or sizes[slot] > 1):
             sizes[slot] += step
             difference -= step
         index += 1
@@ -182,6 +190,9 @@ class _Customers:
             for network, ids in self._members.items()
         }
 
+    def network_of(self, index: int) -> str:
+        return self.rows[index][1]
+
     def pick(self, rng: random.Random, network: str) -> str:
         weights = self._weights[network]
         return self._members[network][bisect.bisect_left(weights, rng.random() * weights[-1])]
@@ -197,7 +208,11 @@ def _post_text(rng: random.Random, vocabulary: list[str], zipf: list[float], out
 
 
 def generate(posts: int, seed: int = 20251125) -> SyntheticInbox:
-    """Build ``posts`` posts in about ``posts / 5`` threads from about ``posts / 10`` authors across one year."""
+    """Build ``posts`` posts in ``posts / 5`` threads from ``posts / 10`` customers (plus the shop) across one year.
+
+    Every customer starts at least one thread (the first threads go to each customer in a seeded order), so the
+    author count is exact; the remaining threads go to customers by their heavy-tailed activity.
+    """
     rng = random.Random(seed)
     accounts = tuple(
         Account(id=f"{network}:acct-shop", network=network, handle=f"shop@{network}",
@@ -209,24 +224,31 @@ def generate(posts: int, seed: int = 20251125) -> SyntheticInbox:
                   "")
         for network in NETWORKS
     }
-    customers = _Customers(rng, max(1, posts // 10))
+    customers = _Customers(rng, max(1, posts // POSTS_PER_AUTHOR))
+    first_threads = list(range(len(customers.rows)))
+    rng.shuffle(first_threads)
     vocabulary = _vocabulary(rng, 60_000)
     zipf = _zipf_cum_weights(len(vocabulary), 1.1)
 
     post_rows: list[tuple] = []
     threads: dict[str, tuple[int, int]] = {}
     serial = itertools.count(1)
-    for size in _thread_sizes(rng, posts, max(1, posts // 5)):
-        network = rng.choices(NETWORKS, NETWORK_WEIGHTS)[0]
+    for number, size in enumerate(_thread_sizes(rng, posts, max(1, posts // POSTS_PER_THREAD))):
+        if number < len(first_threads):
+            starter = customers.rows[first_threads[number]][0]
+            network = customers.network_of(first_threads[number])
+        else:
+            network = rng.choices(NETWORKS, NETWORK_WEIGHTS)[0]
+            starter = customers.pick(rng, network)
         account_id = accounts[NETWORKS.index(network)].id
-        starter = customers.pick(rng, network)
         moment = YEAR_START + rng.randrange(YEAR_SECONDS - 7 * 24 * 3600)
         thread_id = f"{network}:{next(serial)}"
         parent_id = None
         for position in range(size):
             post_id = thread_id if position == 0 else f"{network}:{next(serial)}"
             # Customers start threads (a few are the shop's own announcements); about a quarter of replies are ours.
-            outgoing = rng.random() < (0.04 if position == 0 else 0.28)
+            # A customer's first thread is always theirs, so every customer is an author.
+            outgoing = rng.random() < ((0.0 if number < len(first_threads) else 0.04) if position == 0 else 0.28)
             if outgoing:
                 author_id = shop_authors[network][0]
             elif position == 0 or rng.random() < 0.6:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -159,8 +160,38 @@ _SEARCH_WHERE = """t.id IN (
     SELECT thread_id FROM posts WHERE direction = 'in' AND author_id IN (
         SELECT id FROM authors WHERE pk IN (SELECT rowid FROM authors_fts WHERE authors_fts MATCH :match)))"""
 
+# The same condition asked of one thread at a time. Both lists are computed once per query (SQLite keeps a
+# non-correlated IN list in a temporary index), so each thread costs a few index probes. Asking FTS per post
+# instead (``posts_fts MATCH :match AND rowid = m.pk``) re-runs the match each time: for a prefix ("the*") that
+# merges every matching term's postings per post, 1 s for one page at 100k posts.
+_SEARCH_EXISTS = """(
+    EXISTS (SELECT 1 FROM posts m WHERE m.thread_id = t.id
+            AND m.pk IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH :match))
+    OR EXISTS (SELECT 1 FROM posts m WHERE m.thread_id = t.id AND m.direction = 'in' AND m.author_id IN (
+            SELECT id FROM authors WHERE pk IN (SELECT rowid FROM authors_fts WHERE authors_fts MATCH :match))))"""
 
-def _view_clause(view: View, params: dict[str, object]) -> str | None:
+# Searching for a word that is in a large share of posts ("the", "order", "ple*") through ``_SEARCH_WHERE`` turns
+# every matching post into a thread id (a posts-table lookup, ~1 us per match) before the first row comes out: a
+# word in 90% of a million posts cost most of a second. For such words most threads match, so walking the view in
+# its own order and asking each thread whether it matches finds a page after a few hundred threads; the matching
+# rowids are still all read from FTS, but only into a temporary index (~0.2 us each). A word is "common" when at
+# least ``1 / COMMON_SHARE`` of all posts contain it, read off the FTS index by counting no further than that.
+COMMON_SHARE = 50
+# The walk looks at no more than this many threads per wanted row; finding fewer than a page within them (the word
+# is common overall but rare in this view) falls back to the set query, so results never depend on the shortcut.
+WALK_THREADS_PER_ROW = 20
+
+
+def _is_common_term(db: sqlite_utils.Database, match: str) -> bool:
+    posts = db.execute("SELECT coalesce(max(pk), 0) FROM posts").fetchone()[0]
+    enough = max(1, posts // COMMON_SHARE)
+    found = db.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM posts_fts WHERE posts_fts MATCH ? LIMIT ?)", (match, enough)
+    ).fetchone()[0]
+    return bool(found >= enough)
+
+
+def _view_clause(view: View, params: dict[str, object], search_where: str = _SEARCH_WHERE) -> str | None:
     clauses = [_VIEW_WHERE[view.kind]]
     if view.account_id is not None:
         params["account_id"] = view.account_id
@@ -171,7 +202,7 @@ def _view_clause(view: View, params: dict[str, object]) -> str | None:
         if match is None:
             return None
         params["match"] = match
-        clauses.append(_SEARCH_WHERE)
+        clauses.append(search_where)
     return " AND ".join(clauses)
 
 
@@ -185,6 +216,10 @@ def list_threads(
     """One page of a view. ``after`` is ``keyset_of`` the previous page's last row (for the default order, its
     ``(last_activity_at, id)``). Priority order applies to "Needs reply" and "Escalating"; other views and searches
     are always latest first."""
+    if view.search.strip():
+        walked = _walk_common_search(db, view, limit, after, order)
+        if walked is not None:
+            return walked
     params: dict[str, object] = {"limit": limit}
     where = _view_clause(view, params)
     if where is None:
@@ -202,8 +237,64 @@ def list_threads(
     return [_thread_row(row) for row in db.execute(sql, params).fetchall()]
 
 
+def _walk_common_search(
+    db: sqlite_utils.Database, view: View, limit: int, after: tuple[object, object] | None, order: Order
+) -> list[ThreadRow] | None:
+    """A page of a search for a common word, by walking the view in order (see ``COMMON_SHARE``); ``None`` when
+    the word is not common or the walk did not find a whole page (the caller then runs the set query).
+
+    Exact, not approximate: the walk looks at the view's threads in the view's order, up to the
+    ``limit * WALK_THREADS_PER_ROW``-th, and keeps the matching ones; when ``limit`` match, they are the first
+    ``limit`` of the whole view, because every thread before them was looked at. A view shorter than the bound is
+    walked to its end, and then a short page is the whole answer too, but the set query is asked anyway (simpler).
+    """
+    match = fts_query(view.search)
+    if match is None or limit <= 0 or not _is_common_term(db, match):
+        return None
+    params: dict[str, object] = {"limit": limit, "skip": limit * WALK_THREADS_PER_ROW - 1}
+    where = _view_clause(view, params, search_where="1 = 1")
+    if where is None:
+        return None
+    ordering = _ordering(view, order)
+    if after is not None:
+        where += f" AND {ordering.after}"
+        params["after_a"], params["after_b"] = after
+    if ordering is not _LATEST:  # searches are always latest first; the bound below is written for that order
+        return None
+    # Where the walk stops: the keyset of the last thread it may look at (an index-only read). Without it the walk
+    # would go on through a view where the word is rare; with it, the scan is a range of the view's index.
+    bound = db.execute(
+        f"SELECT t.last_activity_at, t.id FROM threads t WHERE {where} ORDER BY {ordering.order_by} LIMIT 1 OFFSET :skip",
+        params,
+    ).fetchone()
+    within = ""
+    if bound is not None:
+        params["bound_a"], params["bound_b"] = bound
+        within = " AND (t.last_activity_at, t.id) >= (:bound_a, :bound_b)"
+    sql = f"""
+        SELECT {_THREAD_COLUMNS}
+        {_FROM_THREADS}
+        WHERE {where}{within} AND {_SEARCH_EXISTS}
+        ORDER BY {ordering.order_by}
+        LIMIT :limit"""
+    rows = db.execute(sql, params).fetchall()
+    if len(rows) < limit:
+        return None
+    return [_thread_row(row) for row in rows]
+
+
+def _shared(value: object) -> object:
+    """One copy of a string many rows repeat (account, network, status, the busiest authors): a list model that
+    has been scrolled to the end holds every row it read, and these were a third of each row's memory."""
+    return sys.intern(value) if isinstance(value, str) else value
+
+
 def _thread_row(row: tuple[object, ...]) -> ThreadRow:
-    return ThreadRow(*row[:4], bool(row[4]), *row[5:21], bool(row[21]), bool(row[22]))  # type: ignore[arg-type]
+    shared = _shared
+    return ThreadRow(  # type: ignore[arg-type]
+        row[0], shared(row[1]), shared(row[2]), shared(row[3]), bool(row[4]), *row[5:11], shared(row[11]),
+        shared(row[12]), shared(row[13]), *row[14:21], bool(row[21]), bool(row[22]),
+    )
 
 
 def get_thread(db: sqlite_utils.Database, thread_id: str) -> ThreadRow | None:

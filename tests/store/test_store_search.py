@@ -265,3 +265,72 @@ def test_accented_words_are_found_in_either_normal_form(words, text_form, query_
         assert conn.execute("SELECT count(*) FROM t WHERE t MATCH ?", (query,)).fetchone()[0] == 1
     finally:
         conn.close()
+
+
+# -- common words: the walk in view order answers exactly as the set query ---------------------------------------------
+
+COMMON_THREADS = 60
+
+
+@pytest.fixture
+def common_words(inbox, records):
+    """60 threads where "order" is in most posts, "refund" in a few, and author "orla" starts some threads."""
+    posts, authors = [], [records.author("alice"), records.author("orla", display_name="Orla Orderly")]
+    for n in range(COMMON_THREADS):
+        thread = f"c{n:02d}"
+        words = "my order is late" if n % 4 else "where is my parcel"
+        posts.append(records.post(f"{thread}a", thread, minute=n % 17, author="orla" if n % 9 == 0 else "alice",
+                                  text=words))
+        posts.append(records.post(f"{thread}b", thread, minute=n % 17 + 20, direction=Direction.OUT,
+                                  text="refund sent" if n % 10 == 0 else "we are on it"))
+    inbox.apply_batch(records.batch(*posts, authors=(*authors, records.author("biz-author"))))
+    return inbox
+
+
+def _pages(db, view: View, page: int) -> list[str]:
+    ids, after = [], None
+    while True:
+        rows = list_threads(db, view, page, after)
+        if not rows:
+            return ids
+        ids += [row.id for row in rows]
+        after = (rows[-1].last_activity_at, rows[-1].id)
+
+
+@pytest.mark.parametrize("text", ["order", "orde", "ord", "refund", "parcel", "orla", "my order", "is"])
+@pytest.mark.parametrize("kind", [ViewKind.ALL, ViewKind.OPEN, ViewKind.NEEDS_REPLY, ViewKind.DONE])
+@pytest.mark.parametrize("page", [1, 5, 100])
+def test_walking_common_words_gives_the_set_querys_pages(common_words, monkeypatch, text, kind, page):
+    from console.store import queries
+
+    view = View(kind, search=text)
+    monkeypatch.setattr(queries, "_is_common_term", lambda *_args: False)
+    expected = _pages(common_words.db, view, page)
+    monkeypatch.setattr(queries, "_is_common_term", lambda *_args: True)
+    for walk in (1, 2, 20):  # a walk too short for a page falls back; a long one answers itself
+        monkeypatch.setattr(queries, "WALK_THREADS_PER_ROW", walk)
+        assert _pages(common_words.db, view, page) == expected
+
+
+def test_a_word_in_most_posts_is_common_and_a_rare_one_is_not(common_words, monkeypatch):
+    from console.store import queries
+    from console.store.queries import _is_common_term
+
+    monkeypatch.setattr(queries, "COMMON_SHARE", 10)  # common: in a tenth of the posts or more
+    assert _is_common_term(common_words.db, fts_query("order"))
+    assert not _is_common_term(common_words.db, fts_query("refund"))
+    assert not _is_common_term(common_words.db, fts_query("nothing"))
+
+
+def test_the_walk_answers_a_page_of_a_common_word_itself(common_words, monkeypatch):
+    from console.store import queries
+
+    view_clause = queries._view_clause
+
+    def walk_only(view, params, search_where=queries._SEARCH_WHERE):
+        assert search_where != queries._SEARCH_WHERE, "the set query ran"
+        return view_clause(view, params, search_where)
+
+    monkeypatch.setattr(queries, "_view_clause", walk_only)
+    rows = list_threads(common_words.db, View(ViewKind.ALL, search="order"), 10)
+    assert len(rows) == 10
