@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,34 +13,15 @@ from console.secrets import SecretStoreUnavailable, load_secret
 from console.services.accounts import AccountError, AccountService, SecretFunctions
 from console.services.writer import StoreWriter
 from console.store import Inbox
+from inbox_rows import rows  # tests/services is on sys.path (pytest prepend import mode)
 from tests.connectors.oauth_server import FakeBrowser, FakeMastodonAuth, auth_server, browser, fresh_keyring  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fresh_keyring")
 
 
 @pytest.fixture
-def inbox_path(tmp_path: Path) -> Path:
-    return tmp_path / "inbox.db"
-
-
-@pytest.fixture
-def writer(inbox_path: Path) -> Iterator[StoreWriter]:
-    writer = StoreWriter(Inbox.open(inbox_path))
-    yield writer
-    writer.close()
-
-
-@pytest.fixture
 def service(writer: StoreWriter) -> AccountService:
     return AccountService(writer, auth_timeout=10)
-
-
-def rows(path: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def files_of(path: Path) -> list[Path]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ from console.domain import Account
 from console.secrets import SecretStoreUnavailable, load_secret
 from console.services.accounts import AccountError, AccountService, SecretFunctions
 from console.services.writer import StoreWriter
-from console.store import Inbox
+from inbox_rows import rows  # tests/services is on sys.path (pytest prepend import mode)
 from tests.connectors.bluesky_server import BlueskyTestServer, bluesky  # noqa: F401
 from tests.connectors.oauth_server import fresh_keyring  # noqa: F401
 
@@ -22,28 +20,8 @@ PASSWORD = "abcd-efgh-ijkl-mnop"
 
 
 @pytest.fixture
-def inbox_path(tmp_path: Path) -> Path:
-    return tmp_path / "inbox.db"
-
-
-@pytest.fixture
-def writer(inbox_path: Path) -> Iterator[StoreWriter]:
-    writer = StoreWriter(Inbox.open(inbox_path))
-    yield writer
-    writer.close()
-
-
-@pytest.fixture
 def service(writer: StoreWriter) -> AccountService:
     return AccountService(writer)
-
-
-def rows(path: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 @pytest.mark.asyncio

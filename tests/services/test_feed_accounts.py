@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,8 +13,8 @@ from console.secrets import SecretStoreUnavailable
 from console.services.accounts import AccountService, SecretFunctions
 from console.services.connectors import Unserved, connectors_for
 from console.services.writer import StoreWriter
-from console.store import Inbox
 from console.sync import SyncEngine
+from inbox_rows import rows  # tests/services is on sys.path (pytest prepend import mode)
 from tests.connectors.feed_server import FeedSite, feed_site  # noqa: F401
 
 
@@ -25,29 +23,9 @@ def no_keyring(*_args: object) -> None:
 
 
 @pytest.fixture
-def inbox_path(tmp_path: Path) -> Path:
-    return tmp_path / "inbox.db"
-
-
-@pytest.fixture
-def writer(inbox_path: Path) -> Iterator[StoreWriter]:
-    writer = StoreWriter(Inbox.open(inbox_path))
-    yield writer
-    writer.close()
-
-
-@pytest.fixture
 def service(writer: StoreWriter) -> AccountService:
     # Feeds hold no secret: every keyring call fails here, and nothing about feeds may need one.
     return AccountService(writer, secrets=SecretFunctions(store=no_keyring, load=no_keyring, delete=no_keyring))
-
-
-def rows(path: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 @pytest.mark.asyncio

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import sqlite3
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from console.services.writer import StoreWriter
 from console.services.x_usage import XUsageStore
 from console.store import Inbox
 from console.sync import SyncEngine
+from inbox_rows import rows  # tests/services is on sys.path (pytest prepend import mode)
 from tests.connectors.oauth_server import FakeBrowser, fresh_keyring  # noqa: F401
 from tests.connectors.x_server import CLIENT_ID, HAPPYCAMPER, SNOWMAN, TWITTER, XTestServer, x_server  # noqa: F401
 
@@ -34,18 +33,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture
-def inbox_path(tmp_path: Path) -> Path:
-    return tmp_path / "inbox.db"
-
-
-@pytest.fixture
-def writer(inbox_path: Path) -> Iterator[StoreWriter]:
-    writer = StoreWriter(Inbox.open(inbox_path))
-    yield writer
-    writer.close()
 
 
 @pytest.fixture
@@ -64,14 +51,6 @@ def x_service(writer: StoreWriter, server: XTestServer, port: int, folder: Path,
 @pytest.fixture
 def service(writer: StoreWriter, x_server: XTestServer, port: int, inbox_path: Path) -> AccountService:  # noqa: F811
     return x_service(writer, x_server, port, inbox_path.parent)
-
-
-def rows(path: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 # -- adding ----------------------------------------------------------------------------------------------------------
