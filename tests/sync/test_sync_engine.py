@@ -16,7 +16,7 @@ from console.services.writer import StoreWriter
 from console.store import Inbox
 from console.sync import SyncEngine, SyncState
 
-ACCOUNT = Account("acct-1", "mastodon", "@shop", "https://shop.example")
+ACCOUNT = Account("acct-1", "mastodon", "@shop", "https://shop.example")  # the account conftest.py stores
 T0 = "2026-11-20T10:00:00.000Z"
 
 
@@ -70,21 +70,6 @@ class ScriptedConnector:
 
     async def aclose(self) -> None:
         self.closed = True
-
-
-@pytest.fixture
-def inbox_path(tmp_path: Path) -> Path:
-    inbox = Inbox.open(tmp_path / "inbox.db")
-    inbox.ensure_account(ACCOUNT)
-    inbox.close()
-    return tmp_path / "inbox.db"
-
-
-@pytest.fixture
-def writer(inbox_path: Path):
-    w = StoreWriter(Inbox.open(inbox_path))
-    yield w
-    w.close()
 
 
 def stored_ids(path: Path) -> list[str]:

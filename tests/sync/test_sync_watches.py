@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +18,7 @@ from console.store.queries import list_threads
 from console.store.watches import save_brand_watch
 from console.sync import SyncEngine, SyncState
 
-ACCOUNT = Account("acct-1", "mastodon", "@shop", "https://shop.example")
+ACCOUNT = Account("acct-1", "mastodon", "@shop", "https://shop.example")  # the account conftest.py stores
 START = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 
 
@@ -101,21 +100,6 @@ class WatchingConnector:
 
     async def aclose(self) -> None:
         pass
-
-
-@pytest.fixture
-def inbox_path(tmp_path: Path) -> Path:
-    inbox = Inbox.open(tmp_path / "inbox.db")
-    inbox.ensure_account(ACCOUNT)
-    inbox.close()
-    return tmp_path / "inbox.db"
-
-
-@pytest.fixture
-def writer(inbox_path: Path):
-    w = StoreWriter(Inbox.open(inbox_path))
-    yield w
-    w.close()
 
 
 @pytest.fixture
