@@ -6,8 +6,9 @@ out again) without it. The page says so, and says where to make one.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QLineEdit, QWidget
+
+from console.ui.sign_in_form import SignInForm
 
 APP_PASSWORDS_URL = "https://bsky.app/settings/app-passwords"
 
@@ -21,20 +22,11 @@ EXPLANATION = (
 )
 
 
-class BlueskyForm(QWidget):
-    """Emits ``submitted`` with what the owner typed; the dialog runs the sign-in."""
-
-    submitted = Signal()
-    backRequested = Signal()
+class BlueskyForm(SignInForm):
+    """Handle and app password (and, for accounts elsewhere, their servers); the dialog runs the sign-in."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("blueskyForm")
-        intro = QLabel(EXPLANATION)
-        intro.setObjectName("blueskyExplanation")
-        intro.setWordWrap(True)
-        intro.setOpenExternalLinks(True)
-        self.explanation = intro
+        super().__init__("bluesky", EXPLANATION, "Connect", parent)
         self.handle_field = QLineEdit()
         self.handle_field.setObjectName("blueskyHandleField")
         self.handle_field.setPlaceholderText("yourshop.bsky.social")
@@ -51,12 +43,6 @@ class BlueskyForm(QWidget):
         self.plc_field = QLineEdit()
         self.plc_field.setObjectName("blueskyPlcField")
         self.plc_field.setPlaceholderText("https://plc.directory")
-        self.connect_button = QPushButton("Connect")
-        self.connect_button.setObjectName("blueskyConnectButton")
-        self.connect_button.setDefault(True)
-        self.connect_button.clicked.connect(self.submitted)
-        self.back_button = QPushButton("Back")
-        self.back_button.clicked.connect(self.backRequested)
 
         form = QFormLayout()
         form.addRow("Handle:", self.handle_field)
@@ -68,17 +54,7 @@ class BlueskyForm(QWidget):
         self._advanced.setLayout(advanced)
         self._advanced.setVisible(False)
         self.advanced_toggle.toggled.connect(self._advanced.setVisible)
-        actions = QHBoxLayout()
-        actions.addWidget(self.back_button)
-        actions.addStretch(1)
-        actions.addWidget(self.connect_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.advanced_toggle)
-        layout.addWidget(self._advanced)
-        layout.addLayout(actions)
-        layout.addStretch(1)
+        self.lay_out(form, self.advanced_toggle, self._advanced)
 
     def values(self) -> tuple[str, str, str | None, str | None]:
         """(handle, app password, service or None, PLC directory or None)."""

@@ -7,10 +7,10 @@ monthly post cap: with it Tend says how many reads are left and stops reading be
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QSpinBox, QWidget
+
+from console.ui.sign_in_form import SignInForm
 
 DEVELOPER_PORTAL_URL = "https://console.x.com"
 CALLBACK = "http://127.0.0.1:47219/callback"
@@ -37,20 +37,11 @@ def client_id_problem(client_id: str) -> str:
     return ""
 
 
-class XForm(QWidget):
-    """Emits ``submitted`` when the owner asks to connect; the dialog checks ``problem()`` and runs the sign-in."""
-
-    submitted = Signal()
-    backRequested = Signal()
+class XForm(SignInForm):
+    """The client id and monthly read cap; the dialog checks ``problem()`` and runs the sign-in."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("xForm")
-        intro = QLabel(EXPLANATION)
-        intro.setObjectName("xExplanation")
-        intro.setWordWrap(True)
-        intro.setOpenExternalLinks(True)
-        self.explanation = intro
+        super().__init__("x", EXPLANATION, "Connect in browser", parent)
         self.client_id_field = QLineEdit()
         self.client_id_field.setObjectName("xClientIdField")
         self.client_id_field.setPlaceholderText("OAuth 2.0 Client ID")
@@ -69,27 +60,13 @@ class XForm(QWidget):
         self.cap_field.setToolTip(CAP_HELP)
         self.cap_help = QLabel(CAP_HELP)
         self.cap_help.setWordWrap(True)
-        self.connect_button = QPushButton("Connect in browser")
-        self.connect_button.setObjectName("xConnectButton")
-        self.connect_button.setDefault(True)
-        self.connect_button.clicked.connect(self.submitted)
-        self.back_button = QPushButton("Back")
-        self.back_button.clicked.connect(self.backRequested)
 
         form = QFormLayout()
         form.addRow("Client id:", self.client_id_field)
         form.addRow("", self.client_id_help)
         form.addRow("Monthly read cap:", self.cap_field)
         form.addRow("", self.cap_help)
-        actions = QHBoxLayout()
-        actions.addWidget(self.back_button)
-        actions.addStretch(1)
-        actions.addWidget(self.connect_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addLayout(actions)
-        layout.addStretch(1)
+        self.lay_out(form)
 
     def values(self) -> tuple[str, int]:
         """(client id, monthly read cap; 0 when not known)."""
