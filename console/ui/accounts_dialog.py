@@ -82,6 +82,7 @@ class AccountsDialog(QDialog):
         self._accounts: dict[str, Account] = {}
         self._states: dict[str, str] = {}
         self._task: asyncio.Future[Any] | None = None
+        self._reloading: asyncio.Future[Any] | None = None
         self._cancellable = True
         self.remove_question: QMessageBox | None = None
         self.feed_prompt: QInputDialog | None = None
@@ -219,7 +220,12 @@ class AccountsDialog(QDialog):
     # -- list ------------------------------------------------------------------------------------------------------
 
     def reload(self) -> asyncio.Future[Any]:
-        return self._start(self._load(), busy=False)
+        """Read the accounts and their states again. A reload still in flight is cancelled first: it may have read
+        the states before whatever prompted this one, and finishing last it would show them stale."""
+        if self._reloading is not None and not self._reloading.done():
+            self._reloading.cancel()
+        self._reloading = self._start(self._load(), busy=False)
+        return self._reloading
 
     async def _load(self) -> None:
         accounts = await self._service.list_accounts()

@@ -25,7 +25,7 @@ from console.services.actions import InboxActions
 from console.services.writer import StoreWriter
 from console.services.x_usage import XUsageStore
 from console.store import Inbox
-from console.sync import SyncEngine
+from console.sync import SyncEngine, SyncState
 from console.ui import accounts_dialog
 from console.ui.accounts_dialog import AccountsDialog
 from console.ui.application import open_reader, sync_account_changes
@@ -206,7 +206,12 @@ def test_reconnect_without_the_saved_client_id_asks_for_it_again_keeping_the_cap
     dialog.x_form.cap_field.setValue(500)
     qtbot.mouseClick(dialog.x_form.connect_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.account_ids() == [ACCOUNT_ID], timeout=10_000)
+    # The new account's first sync rotates its refresh token into the (file) keyring; deleting an entry while that
+    # write is in flight would be undone by it (the plaintext test keyring rewrites its whole file). Let it land.
+    qtbot.waitUntil(lambda: app.engine.statuses.get(ACCOUNT_ID) is not None
+                    and app.engine.statuses[ACCOUNT_ID].state is not SyncState.SYNCING, timeout=10_000)
     delete_secret(ACCOUNT_ID, "client_id")
+    assert load_secret(ACCOUNT_ID, "client_id") is None
     dialog.reload()
     qtbot.waitUntil(lambda: dialog.reconnect_button.isEnabled(), timeout=5000)
     assert dialog.account_list.topLevelItem(0).toolTip(2) == "needs reconnecting (no saved client id of your X app)"
