@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
@@ -120,6 +121,11 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
     app.setQuitOnLastWindowClosed(False)  # shutdown is ours: stop sync, finish writes, then leave
     collector = MainThreadGarbageCollector(app)
     loop = qasync.QEventLoop(app)
+    # Name lookups (getaddrinfo) run in the loop's default executor. qasync's own is a pool of QThreads, and Qt
+    # aborts a process that exits with one alive: every session that reached a server by host name ended in a
+    # crash (and a crash report or core dump holds live tokens). Plain Python threads end with the process.
+    lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tend-io")
+    loop.set_default_executor(lookups)
     asyncio.set_event_loop(loop)
 
     accounts = inbox.accounts()
@@ -182,5 +188,6 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
         collector.stop()
         writer.close()
         reader.close()
+        lookups.shutdown(wait=False, cancel_futures=True)  # a lookup still waiting on DNS must not hold the exit
         log.info("Tend closed cleanly")
     return 0

@@ -121,6 +121,9 @@ class FakeMastodonAuth:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        # The recording advertises streaming at ws://localhost:4000: whatever listens there on a test machine is not
+        # this server, and an app following the stream would send it the token. Streaming is offered here instead.
+        self.instance["configuration"]["urls"]["streaming"] = self.url.replace("http://", "ws://")
 
     # -- test controls ---------------------------------------------------------------------------------------------
 

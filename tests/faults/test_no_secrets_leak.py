@@ -3,9 +3,12 @@
 The session, with a temporary HOME and the plain-text file keyring: connect a Mastodon account by access token (the
 local sign-in server) and a Bluesky account by app password (the local Bluesky server), sync verbosely (Mastodon's
 sync fails: the sign-in server has no timelines, so errors are logged), and sync again in a process where storing a
-page crashes, so a traceback lands in the log with the sessions live. Then every file under HOME and next to the
-inbox (the inbox, its -wal and -shm, backups, logs, settings, crash reports) is searched for every secret, raw,
-base64 (at each alignment) and URL-encoded. The keyring file itself must hold them, which proves the search works.
+page crashes, so a traceback lands in the log with the sessions live. Then the window itself (``secrets_gui_session``):
+its own sync brings in a new customer post, the owner answers it through the composer and the outbox, the Bluesky
+connector posts the reply with its session token, and closing the window writes the QSettings file. Then every file
+under HOME and next to the inbox (the inbox, its -wal and -shm, backups, logs, the window's settings, crash reports)
+is searched for every secret, raw, base64 (at each alignment) and URL-encoded. The keyring file itself must hold
+them, which proves the search works.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from tests.faults.conftest import REPO
 pytestmark = pytest.mark.slow
 
 APP_PASSWORD = "wxyz-stuv-qrst-nopq"
+REPLY = "So sorry for the wait, Anna. We are looking into your parcel right now and will write back today."
+# Where Qt keeps QSettings("Tend", "Tend") on Linux (run_gui names the organisation and the application).
+SETTINGS_FILE = Path(".config", "Tend", "Tend.conf")
 
 CRASHING_SYNC = """
 import sys
@@ -40,7 +46,7 @@ sys.exit(main(sys.argv[1:]))
 
 
 def run(args: list[str], input: str | None = None) -> subprocess.CompletedProcess[str]:  # noqa: A002
-    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=60,
+    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=90,
                           input=input, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
 
 
@@ -90,6 +96,8 @@ def test_no_token_or_password_outside_the_keyring_after_a_session(
     inbox_dir = tmp_path / "inbox"
     db = str(inbox_dir / "inbox.db")
     token = auth_server.issue_token()
+    # (The sign-in server offers streaming at its own address, not the recording's ws://localhost:4000.)
+    assert auth_server.instance["configuration"]["urls"]["streaming"].startswith("ws://127.0.0.1:")
 
     added = run(["-m", "console", "--db", db, "account", "add", "mastodon", "--server", auth_server.url,
                  "--token-stdin"], input=f"{token}\n")
@@ -105,18 +113,38 @@ def test_no_token_or_password_outside_the_keyring_after_a_session(
     crashed = run(["-c", CRASHING_SYNC, "-v", "--db", db, "sync", "--once"])
     assert "unexpected problem" in crashed.stdout, crashed.stdout + crashed.stderr
 
+    # The window: its sync fetches a post made since, the owner answers it, and closes the window.
+    waiting = world.mention(anna, biz, "hello? is anyone there")
+    gui = run(["-m", "tests.faults.secrets_gui_session", db, f"bluesky:{waiting.uri}", REPLY])
+    assert gui.returncode == 0, gui.stdout + gui.stderr
+    assert "SYNCED" in gui.stdout.splitlines()
+    (sent_line,) = [line for line in gui.stdout.splitlines() if line.startswith("SENT ")]
+    # The reply reached the server: one record, answering that post, sent with a session token the server issued.
+    (posted,) = bluesky.requests_to("com.atproto.repo.createRecord")
+    record = posted.json()["record"]
+    assert record["text"] == REPLY and record["reply"]["parent"]["uri"] == waiting.uri
+    assert posted.bearer in issued and posted.bearer in world.access
+    (reply,) = [p for p in world.posts.values() if p.author is biz and p.record.get("text") == REPLY]
+    assert sent_line == f"SENT bluesky:{reply.uri}"
+    settings_file = private_home / SETTINGS_FILE
+    assert settings_file.is_file(), f"closing the window wrote no settings: {files_under(private_home)}"
+    assert "geometry" in settings_file.read_text(errors="replace")  # the window's own, saved on close
+
     logs = files_under(private_home)
     log_text = "\n".join(p.read_text(errors="replace") for p in logs if p.name.startswith("tend.log"))
     assert "Traceback" in log_text and "the disk controller caught fire" in log_text  # the crash was logged
+    assert "Tend closed cleanly" in log_text  # the window's session ended normally
     secrets = {"Mastodon access token": token, "Bluesky app password": APP_PASSWORD}
     secrets |= {f"Bluesky session token #{n}": value for n, value in enumerate(issued)}
-    assert len(issued) >= 4  # a session from signing in, and refreshed ones from the syncs
+    assert len(issued) >= 6  # a session from signing in, and refreshed ones from the two syncs and the window
 
     keyring_files = [p for p in files_under(private_home) if "keyring" in p.name or "python_keyring" in str(p)]
     assert keyring_files, "the file keyring wrote nothing: the test would prove nothing"
     searched = [p for p in files_under(private_home, tmp_path) if p not in keyring_files]
     assert any(p.name == "inbox.db" for p in searched) and any(p.name.startswith("tend.log") for p in searched)
-    outputs = [added.stdout + added.stderr, synced.stdout + synced.stderr, crashed.stdout + crashed.stderr]
+    assert settings_file in searched
+    outputs = [added.stdout + added.stderr, synced.stdout + synced.stderr, crashed.stdout + crashed.stderr,
+               gui.stdout + gui.stderr]
     for name, secret in secrets.items():
         assert holders(secret, searched) == [], f"the {name} leaked"
         assert not any(form.decode(errors="replace") in out for form in encodings(secret) for out in outputs), name
