@@ -207,7 +207,9 @@ def largest_view(window: object) -> object:
 
 
 def scroll_to_end(window: object, app: object) -> dict[str, object]:
-    """Drag the scroll bar to the bottom again and again, as a user scrolling would, until the view has no more."""
+    """Scroll the largest view end to end: drag the scroll bar to the bottom again and again (as a user hunting for
+    the oldest thread would) until the view has no more, then page back up to the top one screen at a time, so
+    every row of the view is painted once and memory shows what the list keeps, not only what it has seen last."""
     view = largest_view(window)
     window.sidebar.select_view(view)
     app.processEvents()
@@ -222,11 +224,23 @@ def scroll_to_end(window: object, app: object) -> dict[str, object]:
         steps += 1
         if steps > 1_000_000:
             break
-    elapsed = time.perf_counter() - start
+    to_end = time.perf_counter() - start
+    pages_before = getattr(model, "pages_read", 0)
+    start = time.perf_counter()
+    screens = 0
+    while bar.value() > bar.minimum():
+        bar.setValue(bar.value() - bar.pageStep())
+        app.processEvents()
+        screens += 1
+    back = time.perf_counter() - start
     return {
         "scroll_view": view.kind.value,
         "scroll_rows": model.rowCount(),
-        "scroll_s": elapsed,
+        "scroll_s": to_end,
+        "scroll_back_screens": screens,
+        "scroll_back_s": back,
+        "scroll_pages_read": getattr(model, "pages_read", 0) - pages_before,
+        "scroll_cached_rows": getattr(model, "cached_row_count", model.rowCount()),
         "scroll_rss_before_mb": rss_before,
         "scroll_rss_after_mb": rss_mb(),
         "scroll_peak_rss_mb": peak_rss_mb(),
@@ -306,6 +320,7 @@ class StallTracer:
         self.last_tick = time.perf_counter()
 
     def _watch(self) -> None:
+        import threading
         import traceback
 
         reported_for = 0.0
@@ -313,9 +328,18 @@ class StallTracer:
             since = self.last_tick
             if since and time.perf_counter() - since > self._threshold and since != reported_for:
                 reported_for = since
-                frame = sys._current_frames().get(self._main)
+                frames = sys._current_frames()
+                frame = frames.get(self._main)
                 stack = "".join(traceback.format_stack(frame)[-12:]) if frame else "(no frame)"
-                print(f"--- loop busy > {self._threshold * 1000:.0f} ms:\n{stack}", file=sys.stderr, flush=True)
+                # The other threads too: the Qt thread may be waiting for the GIL one of them holds.
+                names = {thread.ident: thread.name for thread in threading.enumerate()}
+                others = "".join(
+                    f"  [{names.get(ident, ident)}]\n" + "".join(traceback.format_stack(other)[-4:])
+                    for ident, other in frames.items()
+                    if ident not in (self._main, threading.get_ident())
+                )
+                print(f"--- loop busy > {self._threshold * 1000:.0f} ms:\n{stack}--- other threads:\n{others}",
+                      file=sys.stderr, flush=True)
 
     def stop(self) -> None:
         self._stop.set()

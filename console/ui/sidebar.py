@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
 from console.domain import Account
 from console.store import View, ViewKind
-from console.store.queries import account_thread_counts, view_counts
 from console.ui.icons import network_icon
+from console.ui.sidebar_counts import BackgroundCounts, Counts, count
 
 ViewRole = Qt.ItemDataRole.UserRole + 10
 
@@ -33,9 +33,15 @@ _VIEW_LABELS = {
 class Sidebar(QTreeWidget):
     viewSelected = Signal(object)  # View
 
-    def __init__(self, db: sqlite_utils.Database, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, parent: QWidget | None = None, *, counts: BackgroundCounts | None = None
+    ) -> None:
+        """``counts`` counts the badges off the Qt thread; without it they are counted here, on the Qt thread."""
         super().__init__(parent)
         self._db = db
+        self._counts = counts
+        if counts is not None:
+            counts.ready.connect(self._show_counts)
         self.setObjectName("sidebar")
         self.setHeaderHidden(True)
         self.setRootIsDecorated(False)
@@ -75,16 +81,21 @@ class Sidebar(QTreeWidget):
         self.refresh_counts()
 
     def refresh_counts(self) -> None:
-        counts = view_counts(self._db)
+        """Bring the badge numbers up to date: now, or when the background count is in."""
+        if self._counts is not None:
+            self._counts.request()
+        else:
+            self._show_counts(count(self._db))
+
+    def _show_counts(self, counts: Counts) -> None:
         for kind, item in self._view_items.items():
-            item.setText(0, f"{_VIEW_LABELS[kind]}  ({counts[kind]:,})")
+            item.setText(0, f"{_VIEW_LABELS[kind]}  ({counts.views.get(kind, 0):,})")
         escalating = self._view_items[ViewKind.ESCALATING]
-        escalating.setForeground(0, QBrush(QColor("#b3261e")) if counts[ViewKind.ESCALATING] else QBrush())
-        per_account = account_thread_counts(self._db)
-        for account_id, item in self._account_items.items():
+        escalating.setForeground(0, QBrush(QColor("#b3261e")) if counts.views.get(ViewKind.ESCALATING) else QBrush())
+        for item in self._account_items.values():
             view: View = item.data(0, ViewRole)
             handle = item.text(0).split("  (")[0]
-            item.setText(0, f"{handle}  ({per_account.get(view.account_id or '', 0):,})")
+            item.setText(0, f"{handle}  ({counts.accounts.get(view.account_id or '', 0):,})")
 
     def current_view(self) -> View:
         item = self.currentItem()

@@ -209,8 +209,9 @@ def test_send_shows_pending_then_undo_takes_it_back(app, qtbot) -> None:
     pending = [p for p in thread_posts(app.reader.db, thread_id) if is_pending_post(p.id)]
     assert len(pending) == 1 and pending[0].direction == "out"
     assert "not sent yet" in post_label(pending[0])
-    # The thread left "Needs reply"; shown again (All), its outbox row counts down with its own Undo.
-    app.window.sidebar.select_view(View(ViewKind.ALL))
+    # The thread left "Needs reply"; shown again (All open), its outbox row counts down with its own Undo.
+    app.window.sidebar.select_view(View(ViewKind.OPEN))
+    assert app.window.model.view.kind is ViewKind.OPEN
     qtbot.waitUntil(lambda: app.window.model.row_of(thread_id) is not None, timeout=3000)
     app.window.thread_list.setCurrentIndex(app.window.model.index(app.window.model.row_of(thread_id), 0))
     qtbot.waitUntil(lambda: composer.thread_id == thread_id and composer.outbox_panel.rows != [], timeout=3000)

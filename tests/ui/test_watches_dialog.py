@@ -142,7 +142,7 @@ def test_a_failed_save_says_so_and_keeps_the_dialog_open(qtbot, app, monkeypatch
 def test_the_unmentioned_view_lists_the_watch_match(qtbot, app):
     sidebar = app.window.sidebar
     item = sidebar._view_items[ViewKind.UNMENTIONED]
-    assert item.text(0) == "Unmentioned  (1)"
+    qtbot.waitUntil(lambda: item.text(0) == "Unmentioned  (1)", timeout=3000)  # counted off the Qt thread
     assert "brand watch" in item.toolTip(0)
     sidebar.select_view(View(ViewKind.UNMENTIONED))
     model = app.window.model
