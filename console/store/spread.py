@@ -63,8 +63,12 @@ class SpreadUpdate:
     escalations: tuple[Escalation, ...] = ()
 
 
+# Threads whose reshares or quotes were seen in the last day, still warm, or escalating, plus those just synced.
+# A sample with no reshares or quotes moves nothing (every new post gets a first sample, likes get samples too):
+# counting those made each pass re-score every thread synced that day, seconds of work per pass on a busy day.
 _CANDIDATES = """
-SELECT p.thread_id FROM count_samples s JOIN posts p ON p.id = s.post_id WHERE s.observed_at >= :since
+SELECT p.thread_id FROM count_samples s JOIN posts p ON p.id = s.post_id
+WHERE s.observed_at >= :since AND s.reshare_count + s.quote_count > 0
 UNION SELECT id FROM threads WHERE heat > 0
 UNION SELECT id FROM threads WHERE escalating_since IS NOT NULL
 UNION SELECT value FROM json_each(:extra)

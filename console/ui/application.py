@@ -113,6 +113,9 @@ def sync_account_changes(
     accounts.on_removing.append(engine.remove_account)
 
 
+SWITCH_INTERVAL_S = 0.001
+
+
 def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("Tend")
@@ -126,6 +129,10 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
     # crash (and a crash report or core dump holds live tokens). Plain Python threads end with the process.
     lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tend-io")
     loop.set_default_executor(lookups)
+    # The Qt thread gives up the GIL around every SQLite step, socket call and HTML clean-up; while the writer
+    # thread computes (the radar's tone scores), each hand-back waited up to Python's default 5 ms switch interval,
+    # and a page of 40 posts added up to a visible stall. 1 ms keeps the loop responsive for a negligible cost.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     asyncio.set_event_loop(loop)
 
     accounts = inbox.accounts()
@@ -177,6 +184,7 @@ def run_gui(inbox: Inbox, path: Path, *, demo: bool, seed: int, interval: float)
         engine.start()
         radar.start()
         window.show()
+        collector.freeze_survivors()
         await closed.wait()
         await radar.stop()
         await engine.stop()

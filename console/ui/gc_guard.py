@@ -31,6 +31,14 @@ class MainThreadGarbageCollector(QObject):
             generation = 2 if count2 > threshold2 else 1 if count1 > threshold1 else 0
             gc.collect(generation)
 
+    def freeze_survivors(self) -> None:
+        """Exempt everything alive now from future collections (``gc.freeze``): call once the window is up.
+
+        Modules, Qt wrappers and the window live for the whole session; a full collection walked them all again
+        each time (tens of milliseconds on the Qt thread, one of the longest event-loop stalls while syncing).
+        """
+        gc.freeze()
+
     def stop(self) -> None:
         self._timer.stop()
         gc.enable()

@@ -5,18 +5,20 @@ thread, "Done" counts 170,000 index entries), and the list refreshes after every
 the Qt thread they were the longest stalls of the event loop while syncing. Here a thread of its own, with its own
 read-only connection (SQLite connections stay with the thread that made them), counts; the result reaches the Qt
 thread through a queued signal. Requests that arrive while a count runs fold into one more count afterwards, so a
-burst of refreshes costs at most two.
+burst of refreshes costs at most two, and counts start at most once per ``min_interval`` (a second): badge numbers
+a second old are fine, and the counting thread must not take a core from the Qt thread during a long sync.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlite_utils
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from console.store import ViewKind
 from console.store.database import connect
@@ -41,9 +43,13 @@ class BackgroundCounts(QObject):
     ready = Signal(object)  # Counts
     _counted = Signal(object)  # Counts | None, emitted on the worker thread
 
-    def __init__(self, path: Path, parent: QObject | None = None) -> None:
+    def __init__(self, path: Path, parent: QObject | None = None, *, min_interval: float = 1.0) -> None:
         super().__init__(parent)
         self._path = path
+        self._min_interval = min_interval
+        self._finished_at = float("-inf")
+        self._later = QTimer(self, singleShot=True)
+        self._later.timeout.connect(self._start)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tend-counts")
         self._db: sqlite_utils.Database | None = None  # opened and used on the worker thread only
         self._busy = False
@@ -52,10 +58,19 @@ class BackgroundCounts(QObject):
         self._counted.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     def request(self) -> None:
-        if self._closed:
-            return
+        if self._closed or self._later.isActive():
+            return  # a count is already due
         if self._busy:
             self._again = True
+            return
+        wait = self._min_interval - (time.monotonic() - self._finished_at)
+        if wait > 0:
+            self._later.start(max(1, round(wait * 1000)))
+        else:
+            self._start()
+
+    def _start(self) -> None:
+        if self._closed:
             return
         self._busy = True
         self._worker.submit(self._count)
@@ -65,6 +80,7 @@ class BackgroundCounts(QObject):
         if self._closed:
             return
         self._closed = True
+        self._later.stop()
         self._worker.submit(self._close_db)
         self._worker.shutdown(wait=True)
 
@@ -90,6 +106,7 @@ class BackgroundCounts(QObject):
 
     def _deliver(self, result: Counts | None) -> None:
         self._busy = False
+        self._finished_at = time.monotonic()
         if self._closed:
             return
         if result is not None:

@@ -198,3 +198,22 @@ def test_the_announcement_names_who_started_it_and_who_carries_it(inbox, records
                                                                                                54_000)
     assert escalation.summary().startswith("Lou Rossi's post is spreading: 400 reshares in the last hour, "
                                            "reshared by Ana Ruiz (54,000 followers), up to ")
+
+
+def test_a_pass_scores_only_threads_whose_reshares_moved(inbox, records, clock):
+    """New posts and likes are sampled too; a radar pass must not re-score every thread they touched that day."""
+    inbox.apply_batch(records.batch(*[records.post(str(n), f"t{n}", like_count=n) for n in range(50)]))
+    scored: list[list[str]] = []
+
+    def spying(texts):
+        scored.append(list(texts))
+        return 0.9
+
+    clock.advance(minutes=1)
+    assert update_spread(inbox, spying).changes.thread_ids == frozenset()
+    assert scored == []  # nothing was reshared: nothing to score
+    _observe(inbox, records, clock, 40, post="7", thread="t7")
+    clock.advance(minutes=1)
+    update = update_spread(inbox, spying)
+    assert update.changes.thread_ids == {"mastodon:t7"}
+    assert len(scored) == 1 and _thread(inbox, "t7").heat > 0

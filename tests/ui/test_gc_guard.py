@@ -28,3 +28,16 @@ def test_automatic_collection_is_off_while_the_guard_runs_and_its_timer_collects
         gc.callbacks.remove(note)
         guard.stop()
     assert gc.isenabled()
+
+
+def test_survivors_of_startup_are_no_longer_walked_by_collections(qapp) -> None:
+    guard = MainThreadGarbageCollector(interval_ms=10_000)
+    try:
+        long_lived = [[n] for n in range(1000)]
+        guard.freeze_survivors()
+        assert gc.get_freeze_count() >= len(long_lived)
+        walked = {id(obj) for generation in range(3) for obj in gc.get_objects(generation=generation)}
+        assert not any(id(item) in walked for item in long_lived)  # frozen: in no generation a collection walks
+    finally:
+        gc.unfreeze()
+        guard.stop()

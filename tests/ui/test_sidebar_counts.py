@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,7 @@ def test_a_burst_of_requests_costs_at_most_two_counts(inbox, qtbot, monkeypatch)
         return real_count(db)
 
     monkeypatch.setattr(sidebar_counts, "count", slow)
-    counts = BackgroundCounts(inbox.path)
+    counts = BackgroundCounts(inbox.path, min_interval=0.2)
     delivered: list[Counts] = []
     counts.ready.connect(delivered.append)
     counts.request()
@@ -82,3 +83,18 @@ def test_a_burst_of_requests_costs_at_most_two_counts(inbox, qtbot, monkeypatch)
     counts.request()  # closed: nothing more
     qtbot.wait(50)
     assert len(calls) == 2
+
+
+def test_counts_start_at_most_once_per_interval(inbox, qtbot) -> None:
+    counts = BackgroundCounts(inbox.path, min_interval=0.3)
+    arrivals: list[float] = []
+    counts.ready.connect(lambda _counts: arrivals.append(time.monotonic()))
+    counts.request()
+    qtbot.waitUntil(lambda: len(arrivals) == 1, timeout=3000)
+    counts.request()  # just after a count: waits for the interval
+    counts.request()  # already due: nothing more
+    qtbot.waitUntil(lambda: len(arrivals) == 2, timeout=3000)
+    qtbot.wait(400)
+    assert len(arrivals) == 2
+    assert arrivals[1] - arrivals[0] >= 0.25
+    counts.close()
