@@ -69,7 +69,8 @@ THREADS_SAMPLED = 30
 
 # Connection settings the raw baseline copies from the store, so the comparison measures what the store does per
 # batch rather than how it tunes SQLite.
-MIRRORED_PRAGMAS = ("journal_mode", "synchronous", "foreign_keys", "cache_size", "mmap_size", "busy_timeout")
+MIRRORED_PRAGMAS = ("journal_mode", "synchronous", "foreign_keys", "cache_size", "mmap_size", "busy_timeout",
+                    "wal_autocheckpoint")
 
 Results = dict[str, object]
 

@@ -11,28 +11,23 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
 
-from console.domain import (
-    Account,
-    Batch,
-    Direction,
-    Post,
-    ThreadStatus,
-    influence_breakdown,
-    iso_utc,
-    parse_iso,
-    utc_now,
-)
+from console.domain import Account, Batch, ThreadStatus, iso_utc, parse_iso, utc_now
 from console.domain.hours import BusinessHours
 from console.domain.priority import priority_key
 from console.store.database import check_inbox_file, open_database
 from console.store.errors import translate_sqlite_error
+from console.store.ingest import REFRESH_INFLUENCE, RESUM_ENGAGEMENT, admit, influence_sql, write_page
 from console.store.lock import InboxLock, acquire_inbox_lock
+from console.store.thread_rows import refresh_priority, refresh_threads
+
+# ``refresh_threads`` is re-exported: the store's other modules recompute the threads whose posts they change.
+__all__ = ["ChangeSet", "Clock", "Inbox", "refresh_priority", "refresh_threads"]
 
 Clock = Callable[[], datetime]
 
@@ -44,219 +39,6 @@ class ChangeSet:
     thread_ids: frozenset[str] = frozenset()
     new_posts: int = 0
     account_id: str | None = None
-
-
-_UPSERT_AUTHOR = """
-INSERT INTO authors (id, network, handle, display_name, followers_count, following_count, posts_count, url,
-                     observed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(id) DO UPDATE SET
-    handle = excluded.handle, display_name = excluded.display_name, followers_count = excluded.followers_count,
-    following_count = excluded.following_count, posts_count = excluded.posts_count, url = excluded.url,
-    observed_at = excluded.observed_at
-WHERE excluded.observed_at >= authors.observed_at
-"""
-
-# The WHERE clause is what keeps counts moving forward in time: an older observation of a post never replaces a
-# newer one, whichever order pages arrive in. ``source`` is set on insert only: a later copy from a brand watch
-# never demotes a mention, and a mention's promotion (``_PROMOTE_TO_MENTION``) must not wait for a newer observation.
-_UPSERT_POST = """
-INSERT INTO posts (id, network, account_id, thread_id, parent_id, author_id, url, text, created_at, observed_at,
-                   reshare_count, quote_count, like_count, reply_count, visibility, direction, attachments,
-                   edited_at, source)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(id) DO UPDATE SET
-    text = excluded.text, url = excluded.url, observed_at = excluded.observed_at,
-    reshare_count = excluded.reshare_count, quote_count = excluded.quote_count, like_count = excluded.like_count,
-    reply_count = excluded.reply_count, visibility = excluded.visibility, attachments = excluded.attachments,
-    edited_at = excluded.edited_at
-WHERE excluded.observed_at > posts.observed_at
-"""
-
-# De-duplication against mentions: a post a brand watch found first and a mention stream delivered since is a
-# mention (whichever copy is newer). Only posts still marked 'watch' are touched.
-_PROMOTE_TO_MENTION = """
-UPDATE posts SET source = 'mention' WHERE source = 'watch' AND id IN (SELECT value FROM json_each(?))
-"""
-
-# Posts a brand watch must not bring in: the business's own, and those of people the owner muted.
-_MUTED_AUTHORS = """
-SELECT author_id FROM author_notes WHERE muted = 1 AND author_id IN (SELECT value FROM json_each(?))
-"""
-
-# A re-read of stored threads is no evidence of a mention: a post it finds for the first time takes the source of
-# its thread (a watch's thread stays unmentioned until a mention stream says otherwise).
-_UNMENTIONED_OF = """
-SELECT id FROM threads WHERE unmentioned = 1 AND id IN (SELECT value FROM json_each(?))
-"""
-
-# Recompute the denormalised thread row from its posts. A done or snoozed thread reopens when a customer post newer
-# than any it had before arrives.
-_REFRESH_THREADS = """
-WITH touched(id) AS (SELECT value FROM json_each(:ids)),
-agg AS (
-    SELECT p.thread_id AS id,
-           max(p.created_at) AS last_activity_at,
-           max(CASE WHEN p.direction = 'in' THEN p.created_at END) AS last_in_at,
-           max(CASE WHEN p.direction = 'out' THEN p.created_at END) AS last_out_at,
-           count(*) AS post_count,
-           sum(p.reshare_count + p.quote_count) AS reshare_total,
-           -- unmentioned: customer posts exist and none came from a mention stream (the business's own replies
-           -- say nothing about whether the customer tagged it)
-           coalesce(min(CASE WHEN p.direction = 'in' THEN p.source = 'watch' END), 0) AS unmentioned
-    FROM touched JOIN posts p ON p.thread_id = touched.id
-    GROUP BY p.thread_id
-)
-INSERT INTO threads (id, account_id, network, root_post_id, status, status_changed_at, last_activity_at,
-                     needs_reply, last_in_at, last_out_at, last_in_post_id, waiting_since, post_count, reshare_total,
-                     unmentioned)
-SELECT agg.id,
-       (SELECT account_id FROM posts WHERE thread_id = agg.id ORDER BY created_at LIMIT 1),
-       (SELECT network FROM posts WHERE thread_id = agg.id LIMIT 1),
-       agg.id,
-       'open',
-       :now,
-       agg.last_activity_at,
-       agg.last_in_at IS NOT NULL AND (agg.last_out_at IS NULL OR agg.last_in_at > agg.last_out_at),
-       agg.last_in_at,
-       agg.last_out_at,
-       (SELECT id FROM posts WHERE thread_id = agg.id AND direction = 'in' ORDER BY created_at DESC LIMIT 1),
-       (SELECT min(created_at) FROM posts
-         WHERE thread_id = agg.id AND direction = 'in' AND created_at > coalesce(agg.last_out_at, '')),
-       agg.post_count,
-       agg.reshare_total,
-       agg.unmentioned
-FROM agg WHERE true
-ON CONFLICT(id) DO UPDATE SET
-    last_activity_at = excluded.last_activity_at,
-    needs_reply = excluded.needs_reply,
-    last_out_at = excluded.last_out_at,
-    last_in_post_id = excluded.last_in_post_id,
-    waiting_since = excluded.waiting_since,
-    post_count = excluded.post_count,
-    reshare_total = excluded.reshare_total,
-    unmentioned = excluded.unmentioned,
-    status = CASE WHEN threads.status != 'open' AND excluded.last_in_at > coalesce(threads.last_in_at, '')
-                  THEN 'open' ELSE threads.status END,
-    snooze_until = CASE WHEN threads.status != 'open' AND excluded.last_in_at > coalesce(threads.last_in_at, '')
-                  THEN NULL ELSE threads.snooze_until END,
-    status_changed_at = CASE WHEN threads.status != 'open'
-                              AND excluded.last_in_at > coalesce(threads.last_in_at, '')
-                  THEN excluded.status_changed_at ELSE threads.status_changed_at END,
-    last_in_at = excluded.last_in_at
-"""
-
-# Engagement moves by exactly what this batch changed: the customer-post counts of its posts after the write minus
-# before (a post's author and direction never change on upsert, so the difference belongs to one author).
-_ENGAGEMENT_OF_POSTS = """
-SELECT author_id, sum(reshare_count + quote_count + like_count) FROM posts
-WHERE id IN (SELECT value FROM json_each(?)) AND direction = 'in'
-GROUP BY author_id
-"""
-
-_ADD_ENGAGEMENT = """
-UPDATE authors SET engagement = engagement + delta.value
-FROM json_each(?) AS delta
-WHERE authors.id = delta.key
-"""
-
-_RESUM_ENGAGEMENT = """
-UPDATE authors SET
-    engagement = coalesce((SELECT sum(reshare_count + quote_count + like_count) FROM posts
-                           WHERE posts.author_id = authors.id AND posts.direction = 'in'), 0)
-WHERE id IN (SELECT value FROM json_each(?))
-"""
-
-_REFRESH_INFLUENCE_IF_CHANGED = """
-UPDATE authors SET influence = tend_influence(followers_count, following_count, posts_count, engagement,
-                                              amplification)
-WHERE id IN (SELECT value FROM json_each(?))
-  AND influence != tend_influence(followers_count, following_count, posts_count, engagement, amplification)
-"""
-
-_REFRESH_INFLUENCE = """
-UPDATE authors SET influence = tend_influence(followers_count, following_count, posts_count, engagement,
-                                              amplification)
-WHERE id IN (SELECT value FROM json_each(?))
-"""
-
-# Who reshared what: the first sighting wins (a reshare happens once; a later page saying the same adds nothing).
-_INSERT_RESHARE = """
-INSERT INTO reshares (post_id, author_id, reshared_at, observed_at) VALUES (?, ?, ?, ?)
-ON CONFLICT(post_id, author_id) DO NOTHING
-"""
-
-# An author's amplification: the audiences of everyone who reshared their posts about the business, each person
-# once, themselves excluded. Recomputed only for the authors whose posts gained a named resharer.
-_REFRESH_AMPLIFICATION = """
-UPDATE authors SET amplification = coalesce((
-    SELECT sum(followers_count) FROM authors r WHERE r.id IN (
-        SELECT rs.author_id FROM posts p JOIN reshares rs ON rs.post_id = p.id
-        WHERE p.author_id = authors.id AND p.direction = 'in' AND rs.author_id != authors.id)), 0)
-WHERE id IN (SELECT DISTINCT p.author_id FROM posts p
-             WHERE p.id IN (SELECT value FROM json_each(?)) AND p.direction = 'in')
-RETURNING id
-"""
-
-# Threads waiting for a reply whose latest customer post is by one of these authors.
-_WAITING_ON = """
-SELECT t.id FROM posts p JOIN threads t ON t.last_in_post_id = p.id
-WHERE p.author_id IN (SELECT value FROM json_each(?)) AND p.direction = 'in' AND t.needs_reply = 1
-"""
-
-# Where a thread waiting for a reply ranks (console/domain/priority.py). Threads not waiting have no key.
-_REFRESH_PRIORITY = """
-UPDATE threads SET priority_key = CASE WHEN threads.needs_reply
-    THEN tend_priority(threads.account_id, threads.waiting_since, threads.heat, coalesce(a.influence, 0),
-                       coalesce(n.vip, 0), threads.escalating_since IS NOT NULL) END
-FROM (SELECT t.id AS thread_id, p.author_id AS author_id FROM threads t LEFT JOIN posts p ON p.id = t.last_in_post_id
-      WHERE t.id IN (SELECT value FROM json_each(?))) AS latest
-LEFT JOIN authors a ON a.id = latest.author_id
-LEFT JOIN author_notes n ON n.author_id = latest.author_id
-WHERE threads.id = latest.thread_id
-"""
-
-
-# A thread's first response: the first business post after the first customer post. Set once (a reply later
-# undone is the one exception, see ``outbox.undo``), from a reply sent by Tend or one seen on the network.
-_RECORD_FIRST_RESPONSE = """
-UPDATE threads SET first_response_at = (
-    SELECT min(o.created_at) FROM posts o
-    WHERE o.thread_id = threads.id AND o.direction = 'out'
-      AND o.created_at > (SELECT min(i.created_at) FROM posts i WHERE i.thread_id = threads.id AND i.direction = 'in'))
-WHERE id IN (SELECT value FROM json_each(?)) AND first_response_at IS NULL
-"""
-
-
-def refresh_threads(
-    conn: sqlite3.Connection, thread_ids: frozenset[str] | set[str], now: str, *, rank: bool = True
-) -> None:
-    """Recompute the derived columns of these threads from their posts (inside the caller's transaction).
-
-    ``rank=False`` leaves the priority to the caller, who re-ranks once influence has been brought up to date.
-    """
-    ids = json.dumps(sorted(thread_ids))
-    conn.execute(_REFRESH_THREADS, {"ids": ids, "now": now})
-    conn.execute(_RECORD_FIRST_RESPONSE, (ids,))
-    if rank:
-        conn.execute(_REFRESH_PRIORITY, (ids,))
-
-
-def refresh_priority(conn: sqlite3.Connection, thread_ids: frozenset[str] | set[str]) -> None:
-    """Re-rank these threads (their heat, their customer's influence or VIP flag, or business hours changed)."""
-    conn.execute(_REFRESH_PRIORITY, (json.dumps(sorted(thread_ids)),))
-
-
-def _attachments_json(post: Post) -> str:
-    if not post.attachments:
-        return "[]"
-    return json.dumps(
-        [{"kind": a.kind, "url": a.url, "description": a.description} for a in post.attachments], ensure_ascii=False
-    )
-
-
-def _influence_sql(followers: int, following: int, posts: int, engagement: int, amplification: int) -> int:
-    return influence_breakdown(followers, following, posts, engagement, amplification).score
 
 
 def _load_business_hours(db: sqlite_utils.Database) -> dict[str, BusinessHours]:
@@ -284,7 +66,7 @@ class Inbox:
         self._clock = clock
         self._lock: InboxLock | None = None  # only the writer opened by ``open`` holds one
         self._business_hours = _load_business_hours(db)
-        db.conn.create_function("tend_influence", 5, _influence_sql, deterministic=True)
+        db.conn.create_function("tend_influence", 5, influence_sql, deterministic=True)
         db.conn.create_function("tend_priority", 6, self._priority_sql, deterministic=True)
 
     def _priority_sql(
@@ -353,8 +135,11 @@ class Inbox:
     def write_records(
         self, db: sqlite_utils.Database, batch: Batch, now: str, *, reread: bool = False
     ) -> frozenset[str]:
-        """Store a batch's authors and posts inside an open transaction, exactly as ``apply_batch`` does."""
-        return self._write_records(db, self._admit(db, batch), now, reread=reread)
+        """Store a batch's authors and posts inside an open transaction, as ``apply_batch`` does. The caller may
+        have removed or rewritten posts in the same transaction (``outbox.mark_sent``), so the threads are
+        recomputed from their posts rather than moved by the batch's changes."""
+        batch = admit(db.conn, batch)
+        return write_page(db.conn, batch, now, reread=reread, trust_threads=False)[0]
 
     # -- accounts and cursors -------------------------------------------------------------------------------------
 
@@ -404,8 +189,8 @@ class Inbox:
             db.execute("DELETE FROM posts WHERE account_id = ?", (account_id,))
             db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
             # Engagement is kept up by differences on ingest; after deleting posts, re-sum it for their authors.
-            db.execute(_RESUM_ENGAGEMENT, (authors,))
-            db.execute(_REFRESH_INFLUENCE, (authors,))
+            db.execute(RESUM_ENGAGEMENT, (authors,))
+            db.execute(REFRESH_INFLUENCE, (authors,))
 
     def cursor(self, account_id: str, stream: str) -> str | None:
         row = self.db.execute(
@@ -435,9 +220,8 @@ class Inbox:
         """
         now = iso_utc(self._clock())
         with self._writing() as db:
-            batch = self._admit(db, batch)
-            new_posts = self._count_unknown_posts(db, batch)
-            changes = self._write_records(db, batch, now, reread=reread)
+            batch = admit(db.conn, batch)
+            changes, new_posts = write_page(db.conn, batch, now, reread=reread)
             if batch.cursor is not None:
                 db.execute(
                     """INSERT INTO sync_cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?)
@@ -446,118 +230,6 @@ class Inbox:
                     (batch.account_id, batch.stream, batch.cursor, now),
                 )
         return ChangeSet(changes, new_posts, batch.account_id)
-
-    @staticmethod
-    def _count_unknown_posts(db: sqlite_utils.Database, batch: Batch) -> int:
-        ids = {p.id for p in batch.posts}
-        if not ids:
-            return 0
-        known = db.execute(
-            "SELECT count(*) FROM posts WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
-        ).fetchone()[0]
-        return len(ids) - known
-
-    @staticmethod
-    def _admit(db: sqlite_utils.Database, batch: Batch) -> Batch:
-        """The batch as it may be stored: a brand watch never brings in the business's own posts or muted people's
-        (noise the owner asked to leave out). Mention batches pass untouched, at no cost."""
-        if batch.source == "mention":
-            return batch
-        if batch.source != "watch":
-            raise ValueError(f"unknown batch source {batch.source!r} (expected 'mention' or 'watch')")
-        if not batch.posts:
-            return batch
-        authors = json.dumps(sorted({p.author_id for p in batch.posts}))
-        muted = {row[0] for row in db.execute(_MUTED_AUTHORS, (authors,)).fetchall()}
-        kept = tuple(p for p in batch.posts if p.direction != Direction.OUT and p.author_id not in muted)
-        return batch if len(kept) == len(batch.posts) else replace(batch, posts=kept)
-
-    def _write_records(
-        self, db: sqlite_utils.Database, batch: Batch, now: str, *, reread: bool = False
-    ) -> frozenset[str]:
-        conn = db.conn
-        if batch.authors:
-            conn.executemany(
-                _UPSERT_AUTHOR,
-                [
-                    (a.id, a.network, a.handle, a.display_name, a.followers_count, a.following_count,
-                     a.posts_count, a.url, a.observed_at or now)
-                    for a in batch.authors
-                ],
-            )
-        deleted = self._mark_deleted(conn, batch.deleted_post_ids, now)
-        if not batch.posts:
-            author_ids = json.dumps([a.id for a in batch.authors])
-            conn.execute(_REFRESH_INFLUENCE, (author_ids,))
-            amplified = self._write_reshares(conn, batch, now)
-            # Fresh profiles may have moved someone's influence: re-rank the threads waiting on them.
-            waiting = {row[0] for row in conn.execute(_WAITING_ON, (author_ids,)).fetchall()}
-            refresh_priority(conn, amplified | waiting)
-            return deleted | amplified | waiting
-        post_ids = json.dumps([p.id for p in batch.posts])
-        thread_ids = frozenset(p.thread_id for p in batch.posts)
-        before = dict(conn.execute(_ENGAGEMENT_OF_POSTS, (post_ids,)).fetchall())
-        source = batch.source
-        watched: frozenset[str] = frozenset()
-        if reread:
-            rows = conn.execute(_UNMENTIONED_OF, (json.dumps(sorted(thread_ids)),)).fetchall()
-            watched = frozenset(row[0] for row in rows)
-        conn.executemany(
-            _UPSERT_POST,
-            [
-                (p.id, p.network, p.account_id, p.thread_id, p.parent_id, p.author_id, p.url, p.text, p.created_at,
-                 p.observed_at or now, p.reshare_count, p.quote_count, p.like_count, p.reply_count,
-                 str(p.visibility), str(p.direction), _attachments_json(p), p.edited_at,
-                 "watch" if p.thread_id in watched else source)
-                for p in batch.posts
-            ],
-        )
-        if source == "mention" and not reread:
-            conn.execute(_PROMOTE_TO_MENTION, (post_ids,))
-        refresh_threads(conn, thread_ids, now, rank=False)
-        after = conn.execute(_ENGAGEMENT_OF_POSTS, (post_ids,)).fetchall()
-        deltas = {author: total - before.get(author, 0) for author, total in after}
-        deltas = {author: delta for author, delta in deltas.items() if delta}
-        if deltas:
-            conn.execute(_ADD_ENGAGEMENT, (json.dumps(deltas),))
-        author_ids = {p.author_id for p in batch.posts} | {a.id for a in batch.authors}
-        conn.execute(_REFRESH_INFLUENCE_IF_CHANGED, (json.dumps(sorted(author_ids)),))
-        touched = thread_ids | deleted | self._write_reshares(conn, batch, now)
-        refresh_priority(conn, touched)
-        return touched
-
-    @staticmethod
-    def _write_reshares(conn: sqlite3.Connection, batch: Batch, now: str) -> frozenset[str]:
-        """Record who reshared stored posts (a reshare of a post not in the inbox is not ours to keep) and refresh
-        the amplification and influence of the authors they amplified; returns the threads touched."""
-        if not batch.reshares:
-            return frozenset()
-        post_ids = json.dumps(sorted({r.post_id for r in batch.reshares}))
-        known = {row[0]: row[1] for row in conn.execute(
-            "SELECT id, thread_id FROM posts WHERE id IN (SELECT value FROM json_each(?))", (post_ids,)).fetchall()}
-        rows = [(r.post_id, r.author_id, r.reshared_at or now, now) for r in batch.reshares if r.post_id in known]
-        if not rows:
-            return frozenset()
-        conn.executemany(_INSERT_RESHARE, rows)
-        amplified = [row[0] for row in conn.execute(_REFRESH_AMPLIFICATION, (post_ids,)).fetchall()]
-        conn.execute(_REFRESH_INFLUENCE, (json.dumps(amplified),))
-        return frozenset(known[row[0]] for row in rows)
-
-    @staticmethod
-    def _mark_deleted(conn: sqlite3.Connection, post_ids: tuple[str, ...], now: str) -> frozenset[str]:
-        """Keep deleted posts (the owner may need the history) but mark them; returns the threads touched."""
-        if not post_ids:
-            return frozenset()
-        ids = json.dumps(list(post_ids))
-        rows = conn.execute(
-            "SELECT DISTINCT thread_id FROM posts WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL",
-            (ids,),
-        ).fetchall()
-        conn.execute(
-            "UPDATE posts SET deleted_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL",
-            (now, ids),
-        )
-        return frozenset(r[0] for r in rows)
 
     # -- owner actions ---------------------------------------------------------------------------------------------
 

@@ -21,7 +21,8 @@ import sqlite_utils
 
 from console.domain import InfluenceBreakdown, iso_utc
 from console.domain import influence_breakdown as _influence_breakdown
-from console.store.inbox import ChangeSet, Inbox, refresh_priority
+from console.store.inbox import ChangeSet, Inbox
+from console.store.thread_rows import refresh_priority
 
 
 class UnknownAuthor(LookupError):

@@ -22,7 +22,8 @@ from console.domain.spread import (
     reshares_text,
     thread_heat,
 )
-from console.store.inbox import ChangeSet, Inbox, refresh_priority
+from console.store.inbox import ChangeSet, Inbox
+from console.store.thread_rows import refresh_priority
 
 # Customer words -> 0 (calm) .. 1 (furious); the service passes the tone model (console/replies/tone.py).
 Negativity = Callable[[Sequence[str]], float]

@@ -9,7 +9,7 @@ import pytest
 import sqlite_utils
 
 from console.store import Inbox, database, schema
-from console.store.database import open_database
+from console.store.database import WAL_AUTOCHECKPOINT_PAGES, open_database
 
 TEND = 0x54454E44
 
@@ -235,3 +235,13 @@ def test_a_real_version_1_inbox_upgrades_and_keeps_its_data(tmp_path):
     finally:
         inbox.close()
     assert any(p.name.startswith("old.db.before-v2-") for p in tmp_path.iterdir())
+
+
+def test_connections_checkpoint_the_log_every_64_mib(inbox_path):
+    """A connector page dirties about a thousand pages: checkpointing at SQLite's default (1,000) copied and fsync'd
+    after nearly every page (console/store/database.py)."""
+    db = open_database(inbox_path)
+    try:
+        assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_AUTOCHECKPOINT_PAGES == 16384
+    finally:
+        db.close()
