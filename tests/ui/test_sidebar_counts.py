@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -98,3 +100,17 @@ def test_counts_start_at_most_once_per_interval(inbox, qtbot) -> None:
     assert len(arrivals) == 2
     assert arrivals[1] - arrivals[0] >= 0.25
     counts.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are a Linux feature")
+def test_the_counting_thread_runs_at_a_lower_priority_than_the_qt_thread(inbox, qtbot) -> None:
+    seen: list[tuple[int, int]] = []
+    main_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    counts = BackgroundCounts(inbox.path)
+    counts._worker.submit(lambda: seen.append((os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
+                                               threading.get_native_id()))).result(timeout=5)
+    counts.close()
+    (nice, tid), = seen
+    assert tid != threading.get_native_id()
+    assert nice > main_nice  # (absolute: BACKGROUND_NICENESS, when the process runs at the default 0)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_nice  # the Qt thread is untouched
