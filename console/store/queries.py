@@ -281,8 +281,8 @@ def _page(
     where = _view_clause(view, params)
     if where is None:
         return []
-    where += _keyset_clauses(_ordering(view, order), params, after, until)
     ordering = _ordering(view, order)
+    where += _keyset_clauses(ordering, params, after, until)
     sql = f"""
         {select}
         WHERE {where}
