@@ -344,7 +344,7 @@ def _rate_authors(conn: sqlite3.Connection, batch: Batch, change: dict[str, int]
             _UPSERT_AUTHOR_RATED,
             [
                 (a.id, a.network, a.handle, a.display_name, a.followers_count, a.following_count,
-                 a.posts_count, a.url, a.observed_at or now, change.get(a.id, 0))  # a repeated profile adds it once
+                 a.posts_count, a.url, a.observed_at or now, change.pop(a.id, 0))  # a repeated profile adds it once
                 for a in batch.authors
             ],
         )

@@ -46,7 +46,7 @@ OTHER_ACCOUNT_ID = "mastodon:shop"
 POST_COUNT = 9
 THREADS = ("t0", "t1", "t2", "t3")
 PEOPLE = ("alice", "bob", "carol", "biz")
-TABLES = ("posts", "authors", "threads", "count_samples", "reshares", "posts_fts", "sync_cursors")
+TABLES = ("posts", "authors", "threads", "count_samples", "reshares", "posts_fts", "authors_fts", "sync_cursors")
 
 # -- the reference: ingest as it was before deltas ---------------------------------------------------------------------
 
@@ -153,8 +153,10 @@ def _at(minute: int) -> str:
 
 
 def _author(name: str, followers: int, minute: int) -> Author:
-    return Author(f"{NETWORK}:{name}", NETWORK, f"{name}@example.social", name.title(), followers_count=followers,
-                  following_count=followers // 3, posts_count=followers * 2, observed_at=_at(minute))
+    """A profile as observed at ``minute``; the display name changes now and then (re-indexed for search)."""
+    return Author(f"{NETWORK}:{name}", NETWORK, f"{name}@example.social", f"{name.title()} {'AB'[minute % 2]}",
+                  followers_count=followers, following_count=followers // 3, posts_count=followers * 2,
+                  observed_at=_at(minute))
 
 
 @st.composite
