@@ -19,7 +19,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDialog
 
-from console.secrets import load_secret
+from console.secrets import delete_secret, load_secret, off_loop
 from console.services.accounts import AccountService
 from console.services.actions import InboxActions
 from console.services.writer import StoreWriter
@@ -43,6 +43,14 @@ class XApp:
     engine: SyncEngine
     writer: StoreWriter
     folder: Path
+
+
+def keyring(qtbot, function, *args):  # noqa: ANN001, ANN201
+    """Call the keyring the way the app does, on its one keyring thread. The plaintext test keyring rewrites its
+    whole file on each change, so a read from this thread while the app's thread writes could see it half written."""
+    done = asyncio.ensure_future(off_loop(function, *args))
+    qtbot.waitUntil(done.done, timeout=5000)
+    return done.result()
 
 
 def free_port() -> int:
@@ -131,7 +139,7 @@ def test_the_form_checks_the_client_id_then_signs_in_and_the_mentions_arrive(
     item = dialog.account_list.topLevelItem(0)
     assert [item.text(c) for c in range(3)] == ["@snowman", x_server.url.removeprefix("http://"), "connected"]
     assert "reads left this month" in item.toolTip(2)
-    assert load_secret(ACCOUNT_ID, "client_id") == CLIENT_ID
+    assert keyring(qtbot, load_secret, ACCOUNT_ID, "client_id") == CLIENT_ID
     # (the running connector may be rotating the refresh token right now: X spends the old one, the new one follows)
     qtbot.waitUntil(lambda: load_secret(ACCOUNT_ID, "refresh_token") in x_server.refresh_tokens, timeout=5000)
 
@@ -159,7 +167,8 @@ def test_cancel_stops_waiting_for_the_browser(
     qtbot.waitUntil(lambda: not dialog.busy, timeout=5000)
     assert dialog.status_label.text() == "Cancelled. Nothing was changed."
     assert dialog.x_form.connect_button.isEnabled() and dialog.pages.currentIndex() == accounts_dialog.PAGE_X
-    assert len(opened) == 1 and dialog.account_ids() == [] and load_secret(ACCOUNT_ID, "client_id") is None
+    assert len(opened) == 1 and dialog.account_ids() == []
+    assert keyring(qtbot, load_secret, ACCOUNT_ID, "client_id") is None
 
 
 def test_errors_are_shown_in_plain_words(
@@ -181,7 +190,7 @@ def test_reconnect_signs_in_again_with_the_saved_client_id(
     qtbot.keyClicks(dialog.x_form.client_id_field, CLIENT_ID)
     qtbot.mouseClick(dialog.x_form.connect_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.account_ids() == [ACCOUNT_ID], timeout=10_000)
-    old = load_secret(ACCOUNT_ID, "refresh_token")
+    old = keyring(qtbot, load_secret, ACCOUNT_ID, "refresh_token")
     done = asyncio.ensure_future(app.writer.call(Inbox.set_needs_reconnect, ACCOUNT_ID, True))
     qtbot.waitUntil(done.done, timeout=5000)
     dialog.reload()
@@ -191,7 +200,7 @@ def test_reconnect_signs_in_again_with_the_saved_client_id(
     qtbot.waitUntil(lambda: dialog.status_label.text().startswith("Connected @snowman"), timeout=10_000)
     qtbot.waitUntil(lambda: dialog.account_list.topLevelItem(0).text(2) == "connected", timeout=5000)
     qtbot.waitUntil(lambda: load_secret(ACCOUNT_ID, "refresh_token") in x_server.refresh_tokens, timeout=5000)
-    assert load_secret(ACCOUNT_ID, "refresh_token") != old
+    assert keyring(qtbot, load_secret, ACCOUNT_ID, "refresh_token") != old
     assert [r.params["client_id"] for r in x_server.requests_to("/i/oauth2/authorize")] == [CLIENT_ID, CLIENT_ID]
     qtbot.waitUntil(lambda: app.engine.account_ids == [ACCOUNT_ID], timeout=5000)
 
@@ -199,19 +208,16 @@ def test_reconnect_signs_in_again_with_the_saved_client_id(
 def test_reconnect_without_the_saved_client_id_asks_for_it_again_keeping_the_cap(
     app: XApp, qtbot, x_server: XTestServer, browser: FakeBrowser  # noqa: F811
 ) -> None:
-    from console.secrets import delete_secret
-
     dialog = open_x_form(app, qtbot)
     qtbot.keyClicks(dialog.x_form.client_id_field, CLIENT_ID)
     dialog.x_form.cap_field.setValue(500)
     qtbot.mouseClick(dialog.x_form.connect_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.account_ids() == [ACCOUNT_ID], timeout=10_000)
-    # The new account's first sync rotates its refresh token into the (file) keyring; deleting an entry while that
-    # write is in flight would be undone by it (the plaintext test keyring rewrites its whole file). Let it land.
+    # Let the new account's first sync (which rotates its refresh token) finish before its client id goes.
     qtbot.waitUntil(lambda: app.engine.statuses.get(ACCOUNT_ID) is not None
                     and app.engine.statuses[ACCOUNT_ID].state is not SyncState.SYNCING, timeout=10_000)
-    delete_secret(ACCOUNT_ID, "client_id")
-    assert load_secret(ACCOUNT_ID, "client_id") is None
+    keyring(qtbot, delete_secret, ACCOUNT_ID, "client_id")
+    assert keyring(qtbot, load_secret, ACCOUNT_ID, "client_id") is None
     dialog.reload()
     qtbot.waitUntil(lambda: dialog.reconnect_button.isEnabled(), timeout=5000)
     assert dialog.account_list.topLevelItem(0).toolTip(2) == "needs reconnecting (no saved client id of your X app)"
@@ -223,5 +229,5 @@ def test_reconnect_without_the_saved_client_id_asks_for_it_again_keeping_the_cap
     qtbot.keyClicks(dialog.x_form.client_id_field, CLIENT_ID)
     qtbot.mouseClick(dialog.x_form.connect_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.account_list.topLevelItem(0).text(2) == "connected", timeout=10_000)
-    assert load_secret(ACCOUNT_ID, "client_id") == CLIENT_ID
+    assert keyring(qtbot, load_secret, ACCOUNT_ID, "client_id") == CLIENT_ID
     assert json.loads((app.folder / "x-usage.json").read_text())[ACCOUNT_ID]["cap"] == 500
