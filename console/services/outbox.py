@@ -2,7 +2,8 @@
 
 Writes run on the writer thread (``StoreWriter``); the network call runs on the asyncio loop. A reply is claimed
 (``sending``) before the network is asked and marked ``sent`` or ``failed`` after, so a crash in between leaves it
-``sending`` for ``recover`` to resume with the same idempotency key.
+``sending`` for ``recover`` to resume with the same idempotency key. Those commits are fsync'd before the call
+returns (``console.store.outbox``), so a power cut does the same.
 """
 
 from __future__ import annotations

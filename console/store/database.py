@@ -7,6 +7,8 @@ wrong ``--db`` path can never damage someone's other database.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -35,6 +37,8 @@ CACHE_KIB = 65536
 # consistency: each page's cursor rolls back with its posts, so sync fetches them again); a crash of Tend itself
 # loses nothing.
 WAL_AUTOCHECKPOINT_PAGES = 16384
+# ``PRAGMA synchronous = FULL``: in WAL mode the log is synced at every commit (NORMAL, 1: only at checkpoints).
+SYNCHRONOUS_FULL = 2
 
 
 def _inspect(path: Path) -> tuple[int, int, int]:
@@ -114,6 +118,28 @@ def connect(path: Path) -> sqlite_utils.Database:
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
     return sqlite_utils.Database(conn)
+
+
+@contextmanager
+def synchronous_full(conn: sqlite3.Connection) -> Iterator[None]:
+    """Make the commits inside this block durable across a power cut, not only a crash of Tend.
+
+    For writes whose loss would do harm rather than be refetched (the outbox: a reply rolled back to before it was
+    sent would be sent twice). A commit at FULL fsyncs the write-ahead log, and with it every earlier commit still
+    in the log. SQLite refuses to change the level inside a transaction, and a block opened inside one would not own
+    the commit anyway, so it must be entered outside any; the previous level comes back even if the block raises.
+    """
+    if conn.in_transaction:
+        raise RuntimeError("a durable write must start outside any transaction: the commit would not be its own")
+    previous = conn.execute("PRAGMA synchronous").fetchone()[0]
+    if previous >= SYNCHRONOUS_FULL:
+        yield
+        return
+    conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS_FULL}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA synchronous = {previous}")
 
 
 def open_database(path: Path) -> sqlite_utils.Database:

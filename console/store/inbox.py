@@ -20,7 +20,7 @@ import sqlite_utils
 from console.domain import Account, Batch, ThreadStatus, iso_utc, parse_iso, utc_now
 from console.domain.hours import BusinessHours
 from console.domain.priority import priority_key
-from console.store.database import check_inbox_file, open_database
+from console.store.database import check_inbox_file, open_database, synchronous_full
 from console.store.errors import translate_sqlite_error
 from console.store.ingest import REFRESH_INFLUENCE, RESUM_ENGAGEMENT, admit, influence_sql, write_page
 from console.store.lock import InboxLock, acquire_inbox_lock
@@ -170,8 +170,10 @@ class Inbox:
             db.execute("UPDATE accounts SET needs_reconnect = ? WHERE id = ?", (int(needs), account_id))
 
     def remove_account(self, account_id: str, *, keep_history: bool) -> None:
-        """Forget an account; with ``keep_history`` it is archived (no longer synced) and its threads stay readable."""
-        with self._writing() as db:
+        """Forget an account; with ``keep_history`` it is archived (no longer synced) and its threads stay readable.
+        Durable like the outbox's own changes (its replies go with it): a power cut must not bring back a removed
+        account with a reply that was being sent, to be sent again."""
+        with synchronous_full(self.db.conn), self._writing() as db:
             db.execute("DELETE FROM sync_cursors WHERE account_id = ?", (account_id,))
             if keep_history:
                 db.execute(

@@ -16,19 +16,28 @@ The reply shows in its thread at once as a pending post (``posts.id = 'pending:<
 so the thread leaves "Needs reply" the moment the owner presses Send. Sending replaces the pending post with the
 network's own post in one transaction; undoing deletes it and the thread needs a reply again. A failed send keeps
 the pending post (``outbox_state`` tells the thread view it was not sent) and the item: nothing is ever lost.
+
+Every change of an item's state commits with ``synchronous = FULL`` (``_durable``), while the rest of the inbox
+commits at NORMAL: a power cut may take back the last synced pages (sync fetches them again), but never a claim,
+a send or an undo, which could otherwise put a reply that already went out back in the queue to go out again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import sqlite_utils
+
 from console.domain import Attachment, Batch, Direction, Post, Visibility, iso_utc
+from console.store.database import synchronous_full
 from console.store.inbox import ChangeSet, Inbox, refresh_threads
 
 PENDING_PREFIX = "pending:"
@@ -167,6 +176,14 @@ def _require(item: OutboxItem, *states: OutboxState, action: str) -> None:
         raise OutboxError(f"cannot {action} a reply that is {item.state}")
 
 
+@contextlib.contextmanager
+def _durable(inbox: Inbox) -> Iterator[sqlite_utils.Database]:
+    """The transaction of a state change, on disk when it returns: ``claim_due`` returns, and the service hands the
+    reply to the network, only once the claim would survive a power cut."""
+    with synchronous_full(inbox.db.conn), inbox.transaction() as db:
+        yield db
+
+
 def _changes(item: OutboxItem) -> ChangeSet:
     return ChangeSet(frozenset({item.thread_id}), 0, item.account_id)
 
@@ -215,7 +232,7 @@ def enqueue(inbox: Inbox, reply: NewReply, *, now: datetime, send_after: datetim
         raise OutboxError("an empty reply cannot be sent")
     stamp = iso_utc(now)
     outbox_id = uuid.uuid4().hex
-    with inbox.transaction() as db:
+    with _durable(inbox) as db:
         parent = db.execute(
             "SELECT account_id, thread_id, network FROM posts WHERE id = ?", (reply.in_reply_to_id,)
         ).fetchone()
@@ -247,7 +264,7 @@ def undo(inbox: Inbox, outbox_id: str, *, now: datetime) -> tuple[OutboxItem, Ch
     """Take a reply back before it is sent: the pending post goes, the thread needs a reply again, and the words
     return to the thread's draft (unless the owner has started a new one)."""
     stamp = iso_utc(now)
-    with inbox.transaction() as db:
+    with _durable(inbox) as db:
         item = _get(db, outbox_id)
         _require(item, OutboxState.WAITING, OutboxState.HELD, OutboxState.FAILED, action="undo")
         item = _set_state(db, item, OutboxState.CANCELLED, stamp)
@@ -268,7 +285,7 @@ def claim_due(inbox: Inbox, *, now: datetime) -> list[OutboxItem]:
     """Move every due waiting reply to ``sending`` (one more attempt each) and return them: only one caller can
     claim an item, so it is handed to the network once per attempt."""
     stamp = iso_utc(now)
-    with inbox.transaction() as db:
+    with _durable(inbox) as db:
         ids = [
             row[0]
             for row in db.execute(
@@ -284,7 +301,7 @@ def claim_due(inbox: Inbox, *, now: datetime) -> list[OutboxItem]:
 def mark_sent(inbox: Inbox, outbox_id: str, post: Post, *, now: datetime) -> tuple[OutboxItem, ChangeSet]:
     """The network accepted the reply: store its post, drop the pending one, all in one transaction."""
     stamp = iso_utc(now)
-    with inbox.transaction() as db:
+    with _durable(inbox) as db:
         item = _get(db, outbox_id)
         _require(item, OutboxState.SENDING, action="mark as sent")
         post = replace(post, account_id=item.account_id, thread_id=item.thread_id, direction=Direction.OUT)
@@ -305,7 +322,7 @@ def mark_sent(inbox: Inbox, outbox_id: str, post: Post, *, now: datetime) -> tup
 def mark_failed(inbox: Inbox, outbox_id: str, reason: str, *, now: datetime) -> tuple[OutboxItem, ChangeSet]:
     """The send failed: keep the item (and its pending post) with the reason, for the owner's Retry or Undo."""
     stamp = iso_utc(now)
-    with inbox.transaction() as db:
+    with _durable(inbox) as db:
         item = _get(db, outbox_id)
         _require(item, OutboxState.SENDING, action="mark as failed")
         item = _set_state(db, item, OutboxState.FAILED, stamp, last_error=reason)
@@ -328,7 +345,7 @@ def _send_now(
     inbox: Inbox, outbox_id: str, now: datetime, states: tuple[OutboxState, ...], action: str
 ) -> tuple[OutboxItem, ChangeSet]:
     stamp = iso_utc(now)
-    with inbox.transaction() as db:
+    with _durable(inbox) as db:
         item = _get(db, outbox_id)
         _require(item, *states, action=action)
         item = _set_state(db, item, OutboxState.WAITING, stamp, send_after=stamp)
@@ -340,7 +357,7 @@ def recover(inbox: Inbox, *, now: datetime) -> tuple[list[OutboxItem], ChangeSet
     (not sent behind their back, not lost); replies cut off mid-send are due again at once, which is safe because
     the network recognises the idempotency key. Returns the held items."""
     stamp = iso_utc(now)
-    with inbox.transaction() as db:
+    with _durable(inbox) as db:
         # Order matters: a reply cut off mid-send must go back to waiting without then being held.
         held = db.execute(
             "UPDATE outbox SET state = 'held', updated_at = ? WHERE state = 'waiting' RETURNING id", (stamp,)
