@@ -8,6 +8,7 @@ means each connector only maps payloads to domain records, and the sync engine s
 from __future__ import annotations
 
 import asyncio
+import importlib
 import ipaddress
 import json as jsonlib
 import logging
@@ -43,6 +44,34 @@ _UNKNOWN_RATE_LIMIT_WAIT = 60.0
 _LIMIT_HEADERS = ("x-ratelimit-limit", "x-rate-limit-limit", "ratelimit-limit")
 _REMAINING_HEADERS = ("x-ratelimit-remaining", "x-rate-limit-remaining", "ratelimit-remaining")
 _RESET_HEADERS = ("x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset")
+
+
+# httpx's transport (httpcore) loads its async backend, anyio's asyncio support, on the first request. Made on the
+# Qt thread, those imports held the window for ~25 ms (PySide's import hook also reads each new module's source).
+# The app imports them ahead, off the event loop (``preload_async_backend``); tests/connectors check that a first
+# request imports nothing else.
+ASYNC_BACKEND_MODULES = (
+    "sniffio",
+    "typing_extensions",
+    "anyio.abc",
+    "anyio.lowlevel",
+    "anyio.streams.memory",
+    "anyio.streams.stapled",
+    "anyio.streams.tls",
+    "anyio.to_thread",
+    "anyio._backends._asyncio",
+)
+
+
+def preload_async_backend() -> list[str]:
+    """Import what the first request would import lazily; returns the names a newer httpcore no longer has."""
+    missing = []
+    for name in ASYNC_BACKEND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
