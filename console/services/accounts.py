@@ -295,7 +295,8 @@ class AccountService:
         """Watch an RSS or Atom feed. It is read once now, for its title and so that a wrong address (a page that
         is not a feed, plain http to another machine) fails here, in plain words, rather than at every sync.
         A web page that names its feed is enough. Adding a feed again refreshes its title. No keyring involved."""
-        from console.connectors.feed import feed_account, probe_feed  # feedparser loads only for feeds
+        from console.connectors.feed_address import feed_account
+        from console.connectors.feed_probe import probe_feed  # feedparser loads only for feeds
 
         info = await probe_feed(url)
         account = feed_account(info.url, info.title)
