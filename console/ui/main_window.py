@@ -1,4 +1,10 @@
-"""The main window: views on the left, the thread list in the middle, the selected conversation on the right."""
+"""The main window: views on the left, the thread list in the middle, the selected conversation on the right.
+
+The window builds and wires its parts and turns the owner's commands (menus, keys, buttons) into actions. The parts
+live in their own modules: moving between views and conversations (``main_window_navigation``), the status bar
+(``status_bar``), the dialogs it keeps (``main_window_dialogs``), the charts, the menus, the saved layout and the widget
+set-up. The window keeps the names callers and tests already use, and forwards them.
+"""
 
 from __future__ import annotations
 
@@ -7,78 +13,50 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QHeaderView,
-    QInputDialog,
-    QLabel,
-    QLineEdit,
-    QMainWindow,
-    QMenu,
-    QSplitter,
-    QToolBar,
-    QTreeView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QPoint, QSettings, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QInputDialog, QMainWindow, QWidget
 
 from console.domain import Account, utc_now
-from console.services.actions import InboxActions
 from console.domain.spread import DEFAULT_THRESHOLD
-from console.store import ChangeSet, Inbox, Order, View, ViewKind
+from console.services.actions import InboxActions
+from console.store import ChangeSet, Inbox, Order, View
 from console.store.spread import Escalation
-from console.sync import NETWORK_NAMES, AccountStatus, SyncState
-from console.store.queries import get_thread
-from console.store.stats import daily_activity, thread_reshare_series
-from console.ui.charts import InboxActivityChart, ThreadReshareChart
+from console.sync import AccountStatus
+from console.ui import export_actions
+from console.ui import main_window_layout as layout
 from console.ui.charts_dialog import ChartDialog
 from console.ui.composer import Composer
-from console.ui import export_actions
 from console.ui.escalation_notice import DesktopNotifier, EscalationBanner
 from console.ui.icons import app_icon
+from console.ui.main_window_charts import ChartWindows, ThreadChart
+from console.ui.main_window_dialogs import KeptDialogs
+from console.ui.main_window_menus import add_menus, popup_thread_menu
+from console.ui.main_window_navigation import ThreadNavigator
+from console.ui.main_window_settings import WindowSettings
 from console.ui.sidebar import Sidebar
 from console.ui.sidebar_counts import BackgroundCounts
+from console.ui.status_bar import StatusBarReporter
 from console.ui.tasks import run_task
-from console.ui.thread_list_model import (
-    COL_AUTHOR,
-    COL_HEAT,
-    COL_INFLUENCE,
-    COL_RESHARES,
-    COL_STATUS,
-    COL_TEXT,
-    COL_WAITING,
-    ThreadListModel,
-)
+from console.ui.thread_list_model import ThreadListModel
 from console.ui.thread_view import ThreadView
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QLabel
+
     from console.services.accounts import AccountService
     from console.services.outbox import OutboxService
     from console.services.people import PeopleService
     from console.services.watches import WatchService
-    from console.ui.watches_dialog import WatchesDialog
-    from console.ui.author_panel import AuthorPanel
     from console.store.outbox import OutboxItem
-    from console.ui.composer_canned import CannedStore
     from console.ui.accounts_dialog import AccountsDialog
+    from console.ui.author_panel import AuthorPanel
+    from console.ui.composer_attention import AttentionDialog
+    from console.ui.composer_canned import CannedStore
+    from console.ui.watches_dialog import WatchesDialog
 
 REFRESH_DELAY_MS = 150
-SEARCH_DELAY_MS = 250
 AGE_TICK_MS = 30_000
-COLUMN_WIDTHS = {COL_AUTHOR: 170, COL_INFLUENCE: 70, COL_RESHARES: 70, COL_HEAT: 50, COL_WAITING: 70, COL_STATUS: 64}
-HEADER_KEY = "window/threadListHeader2"  # 2: the Heat column was added
-ORDER_LABELS = {Order.PRIORITY: "Most urgent first", Order.LATEST: "Latest first"}
-
-_STATE_TEXT = {
-    SyncState.IDLE: "waiting",
-    SyncState.SYNCING: "syncing…",
-    SyncState.OK: "up to date",
-    SyncState.ERROR: "problem",
-    SyncState.NEEDS_RECONNECT: "needs reconnecting",
-}
 
 
 class MainWindow(QMainWindow):
@@ -103,13 +81,9 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self._reader = reader
         self._actions = actions
-        self._account_service = accounts
-        self._accounts_dialog: AccountsDialog | None = None
-        self._settings = settings
+        self._settings = WindowSettings(settings)
         self._clock = clock
         self._pending: set[str] = set()
-        self._status_labels: dict[str, QLabel] = {}
-        self._last_status: dict[str, AccountStatus] = {}
         self.setWindowTitle(f"Tend{title_suffix}")
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
@@ -118,115 +92,60 @@ class MainWindow(QMainWindow):
         self._counts = BackgroundCounts(Path(reader.path), parent=self) if reader.path else None
         self.sidebar = Sidebar(reader.db, counts=self._counts)
         self.model = ThreadListModel(reader.db, clock=clock, parent=self)
-        self.thread_list = self._make_thread_list()
+        self.thread_list = layout.make_thread_list(self.model)
+        self.thread_list.customContextMenuRequested.connect(self._thread_list_menu)
         self.thread_view = ThreadView(reader.db, clock=clock)
-        self.search_box = QLineEdit()
-        self.search_box.setObjectName("searchBox")
-        self.search_box.setPlaceholderText("Search messages and people   ( / )")
-        self.search_box.setClearButtonEnabled(True)
-        self.message_label = QLabel()
-        self.message_label.setObjectName("messageLabel")
-
-        self.order_box = QComboBox()
-        self.order_box.setObjectName("orderBox")
-        self.order_box.setToolTip(
-            "Most urgent first: escalating conversations, then heat, the customer's influence, VIP and how long\n"
-            "they have waited (from your opening time if they wrote while you were closed) decide the order of\n"
-            "Needs reply; Escalating is hottest first. Latest first: newest activity on top."
+        self.search_box = layout.make_search_box()
+        self.status_reporter = StatusBarReporter(self.statusBar())
+        self.message_label = self.status_reporter.message_label
+        self.order_box = layout.make_order_box()
+        self._navigator = ThreadNavigator(
+            self, reader.db, sidebar=self.sidebar, search_box=self.search_box, order_box=self.order_box,
+            model=self.model, thread_list=self.thread_list, thread_view=self.thread_view,
+            remember_order=self._settings.remember_order,
         )
-        for order, label in ORDER_LABELS.items():
-            self.order_box.addItem(label, order.value)
         self.escalation_threshold = DEFAULT_THRESHOLD
 
-        toolbar = QToolBar("Search")
-        toolbar.setObjectName("searchToolbar")
-        toolbar.setMovable(False)
-        toolbar.addWidget(self.search_box)
-        toolbar.addWidget(self.order_box)
-        self.addToolBar(toolbar)
-        self.accounts_action = QAction("&Accounts…", self)
-        self.accounts_action.setObjectName("accountsAction")
-        self.accounts_action.setEnabled(accounts is not None)
-        self.accounts_action.triggered.connect(self.show_accounts)
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.accounts_action)
-        self._watches = watches
-        self._watches_dialog: WatchesDialog | None = None
-        self.watches_action = QAction("&Brand watch…", self)
-        self.watches_action.setObjectName("watchesAction")
-        self.watches_action.setToolTip("Find posts that talk about the business without tagging it")
-        self.watches_action.setEnabled(watches is not None)
-        self.watches_action.triggered.connect(self.show_watches_dialog)
-        file_menu.addAction(self.watches_action)
+        layout.add_search_toolbar(self, self.search_box, self.order_box)
+        can_reply = outbox is not None and canned is not None
+        menu = add_menus(self, has_accounts=accounts is not None, has_watches=watches is not None, has_replies=can_reply)
+        self.accounts_action = menu.accounts
+        self.watches_action = menu.watches
         if watches is not None:
             watches.on_changes.append(self.apply_changes)
-        file_menu.addSeparator()
-        file_menu.addAction("Export this view…", self.export_current_view)
-        file_menu.addAction("Export this conversation…", self.export_current_thread)
-        view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction("Inbox activity chart…", self.show_activity_chart)
-        view_menu.addAction("Escalation threshold…", self.ask_escalation_threshold)
-        if outbox is not None and canned is not None:
-            replies_menu = self.menuBar().addMenu("&Replies")
-            replies_menu.addAction("Held and failed replies…", self.show_outbox_attention)
-            replies_menu.addAction("Canned replies…", lambda: self.composer and self.composer.open_canned_dialog())
-            replies_menu.addAction("Reply settings…", lambda: self.composer and self.composer.open_reply_settings())
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("mainSplitter")
-        self.splitter.addWidget(self.sidebar)
         self.banner = EscalationBanner()
         self.banner.openRequested.connect(self.open_thread)
         self.notifier = DesktopNotifier(app_icon(), self)
         self.notifier.openRequested.connect(self.open_thread)
-        list_pane = QWidget()
-        list_layout = QVBoxLayout(list_pane)
-        list_layout.setContentsMargins(0, 0, 0, 0)
-        list_layout.addWidget(self.banner)
-        list_layout.addWidget(self.thread_list)
-        self.splitter.addWidget(list_pane)
         self.composer: Composer | None = None
-        self._outbox = outbox
+        conversation: QWidget = self.thread_view
         if outbox is not None and canned is not None:
             self.composer = Composer(reader, outbox, canned, clock=clock)
             self.composer.messageRequested.connect(self.show_message)
             self.thread_view.threadShown.connect(self.composer.set_thread)
             self.thread_view.postSelected.connect(self.composer.set_reply_target)
-            self.conversation = QSplitter(Qt.Orientation.Vertical)
-            self.conversation.setObjectName("conversationSplitter")
-            self.conversation.addWidget(self.thread_view)
-            self.conversation.addWidget(self.composer)
-            self.conversation.setStretchFactor(0, 3)
-            self.conversation.setStretchFactor(1, 1)
-            self.splitter.addWidget(self.conversation)
-        else:
-            self.splitter.addWidget(self.thread_view)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 3)
-        self.splitter.setStretchFactor(2, 4)
-        self.splitter.setSizes([190, 560, 650])
+            conversation = self.conversation = layout.make_conversation(self.thread_view, self.composer)
+        list_pane = layout.make_list_pane(self.banner, self.thread_list)
+        self.splitter = layout.make_main_splitter(self.sidebar, list_pane, conversation)
         self.setCentralWidget(self.splitter)
-        self.statusBar().addWidget(self.message_label, 1)
+        self._charts = ChartWindows(self, reader.db, self.thread_view, clock)
+        self._dialogs = KeptDialogs(
+            self, reader, clock=clock, accounts=accounts, watches=watches, people=people, composer=self.composer,
+            on_accounts_changed=self.reload_accounts, on_message=self.show_message,
+            on_open_thread=self.open_thread_anywhere,
+        )
 
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
         self._refresh_timer.timeout.connect(self._refresh)
-        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
-        self._search_timer.timeout.connect(self._apply_view)
         self._age_timer = QTimer(self, interval=AGE_TICK_MS)
         self._age_timer.timeout.connect(self._refresh)
         self._age_timer.start()
 
-        self.sidebar.viewSelected.connect(lambda _view: self._apply_view())
-        self.search_box.textChanged.connect(lambda _text: self._search_timer.start())
-        self.search_box.returnPressed.connect(self._apply_view)
-        self.order_box.currentIndexChanged.connect(self._order_changed)
         self.thread_view.doneRequested.connect(self.mark_done)
         self.thread_view.reopenRequested.connect(self.reopen)
         self.thread_view.snoozeRequested.connect(self.snooze)
         self.thread_view.chartRequested.connect(self.show_thread_chart)
-        self._thread_chart: tuple[str, ThreadReshareChart, ChartDialog] | None = None
-        self._people = people
-        self.author_panel: AuthorPanel | None = None
         self.thread_view.authorRequested.connect(self.show_author)
         self.thread_view.author_button.setVisible(people is not None)
         if people is not None:
@@ -234,29 +153,7 @@ class MainWindow(QMainWindow):
         actions.on_changes.append(self.apply_changes)
         self._install_shortcuts()
         self._restore_settings()
-        self._apply_view()
-
-    # -- construction ----------------------------------------------------------------------------------------------
-
-    def _make_thread_list(self) -> QTreeView:
-        view = QTreeView()
-        view.setObjectName("threadList")
-        view.setModel(self.model)
-        view.setRootIsDecorated(False)
-        view.setUniformRowHeights(True)
-        view.setAllColumnsShowFocus(True)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        header = view.header()
-        header.setStretchLastSection(False)
-        for column, width in COLUMN_WIDTHS.items():
-            header.resizeSection(column, width)
-        header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
-        view.selectionModel().currentRowChanged.connect(self._current_row_changed)
-        view.activated.connect(lambda _index: self.focus_thread())
-        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        view.customContextMenuRequested.connect(self._thread_list_menu)
-        return view
+        self._navigator.apply_view()
 
     def _install_shortcuts(self) -> None:
         bindings: list[tuple[str, Callable[[], None]]] = [
@@ -264,69 +161,44 @@ class MainWindow(QMainWindow):
             ("K", lambda: self.move_selection(-1)),
             ("/", self.focus_search),
             ("E", self.mark_current_done),
-            ("Escape", self._escape),
+            ("Escape", self._navigator.escape),
         ]
         for key, slot in bindings:
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.activated.connect(slot)
 
+    # -- parts kept in collaborators, under the names tests and callers already use ---------------------------------
+
+    @property
+    def author_panel(self) -> AuthorPanel | None:
+        return self._dialogs.author_panel
+
+    @property
+    def attention_dialog(self) -> AttentionDialog | None:
+        return self._dialogs.attention_dialog
+
+    @property
+    def _status_labels(self) -> dict[str, QLabel]:
+        return self.status_reporter.labels
+
+    @property
+    def _thread_chart(self) -> ThreadChart | None:
+        return self._charts.thread_chart
+
+    # -- accounts and dialogs --------------------------------------------------------------------------------------
+
     def set_accounts(self, accounts: list[Account]) -> None:
         """Show exactly these accounts in the sidebar and the status bar (added and removed ones included)."""
         self.sidebar.set_accounts(accounts)
-        current = {a.id for a in accounts}
-        for account_id in [i for i in self._status_labels if i not in current]:
-            label = self._status_labels.pop(account_id)
-            self.statusBar().removeWidget(label)
-            label.deleteLater()
-        for account in accounts:
-            if account.id not in self._status_labels:
-                label = QLabel()
-                label.setObjectName(f"status-{account.id}")
-                name = f"{NETWORK_NAMES.get(account.network, account.network)} {account.handle}"
-                label.setProperty("accountName", name)
-                label.setToolTip(name)
-                label.setText(f"{name}: waiting")
-                self._status_labels[account.id] = label
-                self.statusBar().addPermanentWidget(label)
-                if account.id in self._last_status:  # a sync that reported before its label existed
-                    self.show_status(self._last_status[account.id])
+        self.status_reporter.set_accounts(accounts)
 
     def show_accounts(self) -> AccountsDialog | None:
         """The Accounts dialog (one, kept): adding or removing there updates the sidebar and the list at once."""
-        if self._account_service is None:
-            return None
-        if self._accounts_dialog is None:
-            from console.ui.accounts_dialog import AccountsDialog
-
-            self._accounts_dialog = AccountsDialog(self._account_service, parent=self)
-            self._accounts_dialog.accountsChanged.connect(self.reload_accounts)
-        elif self._accounts_dialog.isVisible():
-            self._accounts_dialog.raise_()  # already open behind the window: bring it forward
-            self._accounts_dialog.activateWindow()
-            return self._accounts_dialog
-        else:
-            self._accounts_dialog.reload()
-        self._accounts_dialog.show()
-        return self._accounts_dialog
+        return self._dialogs.show_accounts()
 
     def show_watches_dialog(self) -> WatchesDialog | None:
         """File ▸ Brand watch…: the words to search the networks for (one dialog, kept, showing what is stored)."""
-        if self._watches is None:
-            return None
-        if self._watches_dialog is None:
-            from console.ui.watches_dialog import WatchesDialog
-
-            self._watches_dialog = WatchesDialog(self._reader.db, self._watches, parent=self)
-            self._watches_dialog.saved.connect(
-                lambda watch: self.show_message(
-                    f"Brand watch saved: {len(watch.terms)} word{'' if len(watch.terms) == 1 else 's'} to look for."
-                    if watch.active else "Brand watch off: no words to look for."))
-        elif not self._watches_dialog.isVisible():
-            self._watches_dialog.reload()
-        self._watches_dialog.show()
-        self._watches_dialog.raise_()
-        self._watches_dialog.activateWindow()
-        return self._watches_dialog
+        return self._dialogs.show_watches()
 
     def reload_accounts(self) -> None:
         self.set_accounts(self._reader.accounts())
@@ -335,67 +207,22 @@ class MainWindow(QMainWindow):
     # -- views and selection ---------------------------------------------------------------------------------------
 
     def current_view(self) -> View:
-        text = self.search_box.text().strip()
-        if text:
-            return View(ViewKind.ALL, search=text)
-        return self.sidebar.current_view()
-
-    def _order_changed(self, _index: int) -> None:
-        self._settings.setValue("window/order", self.current_order().value)  # remembered at once, not only on close
-        self._apply_view()
+        return self._navigator.current_view()
 
     def current_order(self) -> Order:
-        return Order(self.order_box.currentData())
-
-    def _apply_view(self) -> None:
-        self._search_timer.stop()
-        selected = self.selected_thread_id()
-        self.model.set_view(self.current_view(), self.current_order())
-        row = self.model.row_of(selected) if selected else None
-        self._select_row(row if row is not None else 0)
+        return self._navigator.current_order()
 
     def selected_thread_id(self) -> str | None:
-        index = self.thread_list.currentIndex()
-        thread = self.model.thread_at(index.row()) if index.isValid() else None
-        return thread.id if thread else None
-
-    def _select_row(self, row: int) -> None:
-        if self.model.rowCount() == 0:
-            self.thread_view.show_thread(None)
-            return
-        row = max(0, min(row, self.model.rowCount() - 1))
-        index = self.model.index(row, 0)
-        self.thread_list.selectionModel().setCurrentIndex(
-            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
-        )
-        self.thread_list.scrollTo(index)
-
-    def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        thread = self.model.thread_at(current.row()) if current.isValid() else None
-        self.thread_view.show_thread(thread.id if thread else None)
+        return self._navigator.selected_thread_id()
 
     def move_selection(self, step: int) -> None:
-        current = self.thread_list.currentIndex()
-        row = current.row() + step if current.isValid() else 0
-        if row >= self.model.rowCount() and self.model.canFetchMore(QModelIndex()):
-            self.model.fetchMore(QModelIndex())
-        self._select_row(row)
-        self.thread_list.setFocus()
+        self._navigator.move_selection(step)
 
     def focus_thread(self) -> None:
-        self.thread_view.tree.setFocus()
-        if self.thread_view.tree.currentItem() is None and self.thread_view.tree.topLevelItemCount():
-            self.thread_view.tree.setCurrentItem(self.thread_view.tree.topLevelItem(0))
+        self._navigator.focus_thread()
 
     def focus_search(self) -> None:
-        self.search_box.setFocus()
-        self.search_box.selectAll()
-
-    def _escape(self) -> None:
-        if self.search_box.hasFocus() or self.search_box.text():
-            self.search_box.clear()
-            self._apply_view()
-            self.thread_list.setFocus()
+        self._navigator.focus_search()
 
     def open_thread(self, thread_id: str) -> None:
         """Bring a conversation to the front (a notification was clicked): in the list if it is there, else in the
@@ -403,78 +230,36 @@ class MainWindow(QMainWindow):
         self.showNormal()
         self.raise_()
         self.activateWindow()
-        if self.search_box.text():
-            self.search_box.clear()
-            self._apply_view()
-        row = self.model.row_of(thread_id)
-        if row is None:
-            self.sidebar.select_view(View(ViewKind.ESCALATING))
-            row = self.model.row_of(thread_id)
-        if row is not None:
-            self._select_row(row)
-        else:
-            self.thread_view.show_thread(thread_id)
+        self._navigator.open_thread(thread_id)
 
     # -- people ----------------------------------------------------------------------------------------------------
 
     def show_author(self, author_id: str) -> AuthorPanel | None:
         """The author panel (one, kept and moved from person to person)."""
-        if self._people is None:
-            return None
-        if self.author_panel is None:
-            from console.ui.author_panel import AuthorPanel
-
-            self.author_panel = AuthorPanel(self._reader.db, self._people, watches=self._watches, parent=self)
-            self.author_panel.threadRequested.connect(self.open_thread_anywhere)
-        self.author_panel.show_author(author_id)
-        return self.author_panel
+        return self._dialogs.show_author(author_id)
 
     def open_thread_anywhere(self, thread_id: str) -> None:
         """A past conversation from the author panel may be done or snoozed: show it in All open/Done as needed."""
-        if self.model.row_of(thread_id) is None:
-            thread = get_thread(self._reader.db, thread_id)
-            kind = {"done": ViewKind.DONE, "snoozed": ViewKind.SNOOZED}.get(thread.status if thread else "", ViewKind.OPEN)
-            self.search_box.clear()
-            self.sidebar.select_view(View(kind))
+        self._navigator.list_view_holding(thread_id)
         self.open_thread(thread_id)
 
     def _thread_list_menu(self, position: QPoint) -> None:
         index = self.thread_list.indexAt(position)
         thread = self.model.thread_at(index.row()) if index.isValid() else None
-        if thread is None:
-            return
-        menu = QMenu(self)
-        if self._people is not None and thread.author_id:
-            menu.addAction("About this customer…", lambda: self.show_author(thread.author_id or ""))
-        menu.addAction("Reshares chart…", lambda: self.show_thread_chart(thread.id))
-        menu.addAction("Export this conversation…", lambda: export_actions.export_thread(
-            self, self._reader, thread.id, on_done=self.show_message))
-        menu.popup(self.thread_list.viewport().mapToGlobal(position))
+        if thread is not None:
+            at = self.thread_list.viewport().mapToGlobal(position)
+            about_customer = self._dialogs.knows_people and bool(thread.author_id)
+            popup_thread_menu(self, self._reader, thread, at, about_customer=about_customer)
 
     # -- charts and export -----------------------------------------------------------------------------------------
 
     def show_thread_chart(self, thread_id: str) -> ChartDialog:
         """A conversation's reshares over time; while open it follows new counts as they arrive."""
-        if self._thread_chart is not None:
-            self._thread_chart[2].close()
-        chart = ThreadReshareChart()
-        chart.set_series(thread_reshare_series(self._reader.db, thread_id))
-        thread = self.thread_view.shown_thread
-        who = (thread.author_name or thread.author_handle) if thread and thread.id == thread_id else "conversation"
-        dialog = ChartDialog(f"Reshares over time: {who}", chart, parent=self)
-        dialog.setObjectName("threadChartDialog")
-        self._thread_chart = (thread_id, chart, dialog)
-        dialog.show()
-        return dialog
+        return self._charts.show_thread_chart(thread_id)
 
     def show_activity_chart(self) -> ChartDialog:
         """Messages received and answered per day, and the median time to a first reply, over two weeks."""
-        chart = InboxActivityChart()
-        chart.set_days(daily_activity(self._reader.db, 14, self._clock()))
-        dialog = ChartDialog("Inbox activity, last 14 days", chart, parent=self)
-        dialog.setObjectName("activityChartDialog")
-        dialog.show()
-        return dialog
+        return self._charts.show_activity_chart()
 
     def export_current_view(self) -> None:
         export_actions.export_view(
@@ -510,7 +295,7 @@ class MainWindow(QMainWindow):
 
     def set_escalation_threshold(self, value: int) -> None:
         self.escalation_threshold = value
-        self._settings.setValue("radar/threshold", value)
+        self._settings.remember_threshold(value)
         self.thresholdChanged.emit(value)
 
     # -- live updates ----------------------------------------------------------------------------------------------
@@ -523,23 +308,9 @@ class MainWindow(QMainWindow):
 
     def _refresh(self) -> None:
         changed, self._pending = self._pending, set()
-        current_row = self.thread_list.currentIndex().row()
-        shown = self.thread_view.thread_id
-        scroll = self.thread_list.verticalScrollBar().value()
-        self.model.refresh()
-        self.sidebar.refresh_counts()
-        self.thread_list.verticalScrollBar().setValue(scroll)
-        if not self.thread_list.currentIndex().isValid():
-            self._select_row(current_row if current_row >= 0 else 0)
-        elif shown is not None and shown in changed:
-            self.thread_view.show_thread(shown)
-        if self.author_panel is not None:
-            self.author_panel.apply_changes(ChangeSet(frozenset(changed)))
-        if self._thread_chart is not None and self._thread_chart[2].isVisible() and self._thread_chart[0] in changed:
-            self._thread_chart[1].set_series(thread_reshare_series(self._reader.db, self._thread_chart[0]))
-        dialog = getattr(self, "attention_dialog", None)
-        if dialog is not None and dialog.isVisible():
-            dialog.reload()
+        self._navigator.refresh(changed)
+        self._dialogs.follow_changes(changed)
+        self._charts.follow_changes(changed)
 
     # -- owner actions ---------------------------------------------------------------------------------------------
 
@@ -565,21 +336,10 @@ class MainWindow(QMainWindow):
     # -- status ----------------------------------------------------------------------------------------------------
 
     def show_status(self, status: AccountStatus) -> None:
-        self._last_status[status.account_id] = status
-        label = self._status_labels.get(status.account_id)
-        if label is None:
-            return
-        name = label.property("accountName")
-        label.setText(f"{name}: {_STATE_TEXT[status.state]}")
-        label.setToolTip(f"{name}\n{status.message}")
-        if status.state in (SyncState.ERROR, SyncState.NEEDS_RECONNECT):
-            label.setStyleSheet("color: #a33;")
-            self.show_message(f"{status.label}: {status.message}")
-        else:
-            label.setStyleSheet("")
+        self.status_reporter.show_status(status)
 
     def show_message(self, text: str) -> None:
-        self.message_label.setText(text)
+        self.status_reporter.show_message(text)
 
     def show_held(self, items: list[OutboxItem]) -> None:
         """After a restart: replies that were waiting in their undo window are held, never sent behind the owner's
@@ -595,60 +355,36 @@ class MainWindow(QMainWindow):
 
     def show_outbox_attention(self) -> None:
         """Every held or failed reply, each with Send/Retry and Undo."""
-        if self._outbox is None or self.composer is None:
-            return
-        from console.ui.composer_attention import AttentionDialog
-
-        dialog = getattr(self, "attention_dialog", None)
-        if dialog is None:
-            dialog = self.attention_dialog = AttentionDialog(self._reader, self.composer, clock=self._clock, parent=self)
-        dialog.reload()
-        dialog.show()
+        self._dialogs.show_outbox_attention()
 
     # -- settings --------------------------------------------------------------------------------------------------
 
     def _restore_settings(self) -> None:
-        geometry = self._settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 820)
-        state = self._settings.value("window/state")
-        if state is not None:
-            self.restoreState(state)
-        splitter = self._settings.value("window/splitter")
-        if splitter is not None:
-            self.splitter.restoreState(splitter)
-        header = self._settings.value(HEADER_KEY)
-        if header is not None:
-            self.thread_list.header().restoreState(header)
-        order = self._settings.value("window/order")
-        if order in {o.value for o in Order}:
-            self.order_box.setCurrentIndex(self.order_box.findData(order))
-        threshold = self._settings.value("radar/threshold")
-        if threshold is not None and str(threshold).isdigit():
-            self.escalation_threshold = int(threshold)
-        kind = self._settings.value("window/view")
-        if kind in {k.value for k in ViewKind if k is not ViewKind.ALL and k is not ViewKind.ACCOUNT}:
-            self.sidebar.select_view(View(ViewKind(kind)))
+        self._settings.restore_layout(self, self.splitter, self.thread_list.header())
+        order = self._settings.order()
+        if order is not None:
+            self.order_box.setCurrentIndex(self.order_box.findData(order.value))
+        threshold = self._settings.threshold()
+        if threshold is not None:
+            self.escalation_threshold = threshold
+        kind = self._settings.view_kind()
+        if kind is not None:
+            self.sidebar.select_view(View(kind))
 
     def save_settings(self) -> None:
-        self._settings.setValue("window/geometry", self.saveGeometry())
-        self._settings.setValue("window/state", self.saveState())
-        self._settings.setValue("window/splitter", self.splitter.saveState())
-        self._settings.setValue(HEADER_KEY, self.thread_list.header().saveState())
-        self._settings.setValue("window/order", self.current_order().value)
-        self._settings.setValue("window/view", self.sidebar.current_view().kind.value)
+        self._settings.save_layout(self, self.splitter, self.thread_list.header())
+        self._settings.remember_order(self.current_order())
+        self._settings.remember_view_kind(self.sidebar.current_view().kind)
         self._settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
         if self.composer is not None:
             self.composer.shutdown()
-        if self.author_panel is not None:
-            self.author_panel.save_note()  # a note typed just before quitting is kept
-        for timer in (self._age_timer, self._refresh_timer, self._search_timer):
+        self._dialogs.save_before_close()
+        for timer in (self._age_timer, self._refresh_timer):
             timer.stop()  # nothing to refresh once closed (and the reader may be closing too)
+        self._navigator.stop()
         if self._counts is not None:
             self._counts.close()
         event.accept()
