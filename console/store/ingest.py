@@ -5,7 +5,9 @@ in Python from one read of the page's posts as they were stored before (``_KNOWN
 rule (a copy replaces the stored counts only when observed later), rather than by asking SQLite again afterwards:
 which posts are new, how each customer's engagement moved, what each thread gained (``console.store.thread_rows``),
 and whether any post needs promoting to a mention. A page of new posts, the usual case, then costs its inserts plus
-index seeks; nothing re-reads the older posts of the threads and people it touches.
+index seeks; nothing re-reads the older posts of the threads it touches. The one exception is a customer whose
+influence the page moved: their other threads waiting for a reply rank by it too, and are found from their customer
+posts (``_WAITING_ON_MOVED``), one index range per such customer.
 
 Split from inbox.py, which keeps the inbox's operations (accounts, cursors, owner actions) and calls ``write_page``.
 """
@@ -147,6 +149,29 @@ WHERE p.author_id IN (SELECT value FROM json_each(?)) AND p.direction = 'in'
   AND t.last_in_post_id = p.id AND t.needs_reply = 1
 """
 
+# The authors' influence as stored, read before a page rates them: what ``_WAITING_ON_MOVED`` compares against.
+_INFLUENCE_OF = "SELECT id, influence FROM authors WHERE id IN (SELECT value FROM json_each(?))"
+
+# ``_WAITING_ON`` for the authors whose influence is no longer what it was (``?`` maps author to former influence;
+# null for one known to have moved): one seek per author, and only those whose influence moved go on to their
+# customer posts. CROSS JOIN keeps that order: authors first, never a walk of posts or threads.
+_WAITING_ON_MOVED = """
+SELECT t.id FROM json_each(?) AS was
+CROSS JOIN authors a ON a.id = was.key AND a.influence IS NOT was.value
+CROSS JOIN posts p ON p.author_id = a.id AND p.direction = 'in'
+CROSS JOIN threads t ON t.id = p.thread_id
+WHERE t.last_in_post_id = p.id AND t.needs_reply = 1
+"""
+
+# ``REFRESH_INFLUENCE`` writing only the rows it moves, and naming them.
+_REFRESH_INFLUENCE_MOVED = """
+UPDATE authors SET influence = tend_influence(followers_count, following_count, posts_count, engagement,
+                                              amplification)
+WHERE id IN (SELECT value FROM json_each(?))
+  AND influence != tend_influence(followers_count, following_count, posts_count, engagement, amplification)
+RETURNING id
+"""
+
 
 def influence_sql(followers: int, following: int, posts: int, engagement: int, amplification: int) -> int:
     """``tend_influence`` for SQLite (registered by ``Inbox``)."""
@@ -216,6 +241,10 @@ def write_page(
         watched = frozenset(row[0] for row in rows)
     sources = ["watch" if p.thread_id in watched else source for p in batch.posts]
     after, deltas = _simulate_upsert(batch, sources, before, now)
+    # The influence the page's authors had, to re-rank their other waiting threads if it moves. An author not stored
+    # yet has no other thread: every post of theirs is in this page.
+    page_authors = json.dumps(list({a.id for a in batch.authors} | {p.author_id for p in batch.posts}))
+    influence_was = dict(conn.execute(_INFLUENCE_OF, (page_authors,)).fetchall())
     _rate_authors(conn, batch, _engagement_changes(before, after), now)
     deleted = _mark_deleted(conn, batch.deleted_post_ids, now)
     _write_posts(conn, batch, sources, before, now)
@@ -235,9 +264,12 @@ def write_page(
         recompute |= thread_ids
     if recompute:
         refresh_threads(conn, recompute, now, rank=False)
-    touched = thread_ids | recompute | deleted | _write_reshares(conn, batch, now)
-    refresh_priority(conn, touched)
-    return touched, len(after) - len(before)
+    reshared, amplified = _write_reshares(conn, batch, now)
+    touched = thread_ids | recompute | deleted | reshared
+    # A customer's priority follows their influence in every thread waiting on them, not only in this page's.
+    waiting = _waiting_on_moved(conn, influence_was, amplified) - touched
+    refresh_priority(conn, touched | waiting)
+    return touched | waiting, len(after) - len(before)
 
 
 def _write_profiles(conn: sqlite3.Connection, batch: Batch, now: str) -> frozenset[str]:
@@ -252,13 +284,14 @@ def _write_profiles(conn: sqlite3.Connection, batch: Batch, now: str) -> frozens
             ],
         )
     deleted = _mark_deleted(conn, batch.deleted_post_ids, now)
-    author_ids = json.dumps([a.id for a in batch.authors])
-    conn.execute(REFRESH_INFLUENCE, (author_ids,))
-    amplified = _write_reshares(conn, batch, now)
-    # Fresh profiles may have moved someone's influence: re-rank the threads waiting on them.
-    waiting = {row[0] for row in conn.execute(_WAITING_ON, (author_ids,)).fetchall()}
-    refresh_priority(conn, amplified | waiting)
-    return deleted | amplified | waiting
+    profiled = [a.id for a in batch.authors]
+    conn.execute(REFRESH_INFLUENCE, (json.dumps(profiled),))
+    reshared, amplified = _write_reshares(conn, batch, now)
+    # Fresh profiles or resharers may have moved someone's influence: re-rank the threads waiting on them.
+    waiting_on = json.dumps(list(set(profiled) | amplified))
+    waiting = {row[0] for row in conn.execute(_WAITING_ON, (waiting_on,)).fetchall()}
+    refresh_priority(conn, reshared | waiting)
+    return deleted | reshared | waiting
 
 
 def _write_posts(
@@ -357,21 +390,34 @@ def _rate_authors(conn: sqlite3.Connection, batch: Batch, change: dict[str, int]
         conn.executemany(_ADD_ENGAGEMENT, unnamed)
 
 
-def _write_reshares(conn: sqlite3.Connection, batch: Batch, now: str) -> frozenset[str]:
-    """Record who reshared stored posts (a reshare of a post not in the inbox is not ours to keep) and refresh
-    the amplification and influence of the authors they amplified; returns the threads touched."""
-    if not batch.reshares:
+def _waiting_on_moved(
+    conn: sqlite3.Connection, influence_was: dict[str, int], moved: frozenset[str]
+) -> frozenset[str]:
+    """Threads waiting for a reply on an author whose influence is not what ``influence_was`` says any more, or on
+    one of ``moved`` (authors known to have moved, compared with their former influence when it is known)."""
+    if not influence_was and not moved:
         return frozenset()
+    compared: dict[str, int | None] = dict.fromkeys(moved)
+    compared.update(influence_was)
+    return frozenset(row[0] for row in conn.execute(_WAITING_ON_MOVED, (json.dumps(compared),)).fetchall())
+
+
+def _write_reshares(conn: sqlite3.Connection, batch: Batch, now: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Record who reshared stored posts (a reshare of a post not in the inbox is not ours to keep) and refresh
+    the amplification and influence of the authors they amplified; returns the threads touched and the authors
+    whose influence moved."""
+    if not batch.reshares:
+        return frozenset(), frozenset()
     post_ids = json.dumps(sorted({r.post_id for r in batch.reshares}))
     known = {row[0]: row[1] for row in conn.execute(
         "SELECT id, thread_id FROM posts WHERE id IN (SELECT value FROM json_each(?))", (post_ids,)).fetchall()}
     rows = [(r.post_id, r.author_id, r.reshared_at or now, now) for r in batch.reshares if r.post_id in known]
     if not rows:
-        return frozenset()
+        return frozenset(), frozenset()
     conn.executemany(_INSERT_RESHARE, rows)
     amplified = [row[0] for row in conn.execute(_REFRESH_AMPLIFICATION, (post_ids,)).fetchall()]
-    conn.execute(REFRESH_INFLUENCE, (json.dumps(amplified),))
-    return frozenset(known[row[0]] for row in rows)
+    moved = frozenset(row[0] for row in conn.execute(_REFRESH_INFLUENCE_MOVED, (json.dumps(amplified),)).fetchall())
+    return frozenset(known[row[0]] for row in rows), moved
 
 
 def _mark_deleted(conn: sqlite3.Connection, post_ids: tuple[str, ...], now: str) -> frozenset[str]:
