@@ -22,7 +22,9 @@ from console.domain.hours import BusinessHours
 from console.domain.priority import priority_key
 from console.store.database import check_inbox_file, open_database, synchronous_full
 from console.store.errors import translate_sqlite_error
-from console.store.ingest import REFRESH_INFLUENCE, RESUM_ENGAGEMENT, admit, influence_sql, write_page
+from console.store.ingest import (
+    REFRESH_INFLUENCE, RESUM_ENGAGEMENT, admit, influence_sql, rerank_waiting_on, write_page,
+)
 from console.store.lock import InboxLock, acquire_inbox_lock
 from console.store.thread_rows import refresh_priority, refresh_threads
 
@@ -193,6 +195,8 @@ class Inbox:
             # Engagement is kept up by differences on ingest; after deleting posts, re-sum it for their authors.
             db.execute(RESUM_ENGAGEMENT, (authors,))
             db.execute(REFRESH_INFLUENCE, (authors,))
+            # Their threads with the other accounts rank by that influence too.
+            rerank_waiting_on(db.conn, authors)
 
     def cursor(self, account_id: str, stream: str) -> str | None:
         row = self.db.execute(

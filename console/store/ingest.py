@@ -173,6 +173,14 @@ RETURNING id
 """
 
 
+def rerank_waiting_on(conn: sqlite3.Connection, author_ids: str) -> frozenset[str]:
+    """Re-rank the threads waiting for a reply on these customers (a JSON array of author ids) once their influence
+    has been recomputed; returns those threads."""
+    waiting = frozenset(row[0] for row in conn.execute(_WAITING_ON, (author_ids,)).fetchall())
+    refresh_priority(conn, waiting)
+    return waiting
+
+
 def influence_sql(followers: int, following: int, posts: int, engagement: int, amplification: int) -> int:
     """``tend_influence`` for SQLite (registered by ``Inbox``)."""
     return influence_breakdown(followers, following, posts, engagement, amplification).score

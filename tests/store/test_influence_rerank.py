@@ -155,3 +155,19 @@ def test_what_ingest_adds_reads_through_indexes(inbox, sql, argument):
     if sql is _WAITING_ON_MOVED:
         assert "posts_by_author (author_id=? AND direction=?)" in plan
         assert plan.index("SEARCH a ") < plan.index("SEARCH p ") < plan.index("SEARCH t ")
+
+
+def test_removing_an_account_re_ranks_its_customers_threads_with_the_other_accounts(inbox, records, helpers):
+    """Alice's reactions were on posts with the removed account; her thread with the other account waits on her."""
+    other = helpers.other_account
+    inbox.ensure_account(other)
+    inbox.apply_batch(records.batch(records.post("x1", "tX", minute=0, like_count=500, reshare_count=40)))
+    inbox.apply_batch(records.batch(records.post("y1", "tY", minute=1, account=other), account=other))
+    kept = "mastodon:tY"
+    influence, before = _influence(inbox, ALICE), _priority(inbox, kept)
+
+    inbox.remove_account(helpers.account.id, keep_history=False)
+
+    assert _influence(inbox, ALICE) < influence
+    assert _priority(inbox, kept) != before
+    assert _priority(inbox, kept) == _fresh_priority(inbox, kept)
