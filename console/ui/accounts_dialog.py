@@ -11,8 +11,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -38,6 +37,7 @@ from console.domain import Account
 from console.services.accounts import AccountError, AccountService, Removal, network_name
 from console.store import InboxError
 from console.ui.bluesky_form import BlueskyForm
+from console.ui.browser import open_in_browser
 from console.ui.icons import network_icon
 from console.ui.x_form import XForm
 
@@ -47,11 +47,6 @@ COL_ACCOUNT, COL_SERVER, COL_STATE = range(3)
 AccountIdRole = Qt.ItemDataRole.UserRole
 PAGE_LIST, PAGE_ADD, PAGE_BLUESKY, PAGE_X = range(4)
 RECONNECTABLE = ("mastodon", "bluesky", "x")
-
-
-def open_in_browser(url: str) -> bool:
-    """The system browser; tests replace this function with a simulated one."""
-    return QDesktopServices.openUrl(QUrl(url))
 
 
 def _readable(error: BaseException) -> str:

@@ -14,8 +14,7 @@ from collections.abc import Callable, Sequence
 from html import escape
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from console.domain import Visibility
@@ -23,14 +22,10 @@ from console.replies import canned as canned_rules
 from console.replies.cooloff import thread_advice
 from console.replies.guard import describe, exposure_banner, exposure_in_incoming
 from console.replies.repeat import already_sent
+from console.ui.browser import open_in_browser
 
 READ_ONLY_NETWORKS = frozenset({"feed"})  # items watched on a site: there is no reply to send from here
 READ_ONLY_REASON = "This came from a feed: answer on the site."
-
-
-def open_in_browser(url: str) -> bool:
-    """The system browser; tests replace ``Composer.open_link`` with a simulated one."""
-    return QDesktopServices.openUrl(QUrl(url))
 
 
 def _banner(object_name: str, colour: str) -> tuple[QWidget, QLabel, QPushButton]:
