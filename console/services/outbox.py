@@ -18,7 +18,9 @@ from console.domain import Visibility, utc_now
 from console.services.writer import StoreWriter
 from console.store import ChangeSet
 from console.store import outbox as store
-from console.store.outbox import AccountSettings, EventKind, NewReply, OutboxItem, OutboxState, StoredDraft
+from console.store import reply_settings
+from console.store.outbox import EventKind, NewReply, OutboxItem, OutboxState, StoredDraft
+from console.store.reply_settings import AccountSettings
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +111,10 @@ class OutboxService:
         self._publish(changes)
 
     async def account_settings(self, account_id: str) -> AccountSettings:
-        return await self._writer.call(store.account_settings, account_id)
+        return await self._writer.call(reply_settings.account_settings, account_id)
 
     async def save_account_settings(self, settings: AccountSettings) -> None:
-        await self._writer.call(store.save_account_settings, settings)
+        await self._writer.call(reply_settings.save_account_settings, settings)
 
     # -- sending ---------------------------------------------------------------------------------------------------
 
@@ -151,7 +153,7 @@ class OutboxService:
         account_id = await self._writer.call(store.account_of_post, post_id)
         if account_id is None:
             return self.undo_window
-        settings = await self._writer.call(store.account_settings, account_id)
+        settings = await self._writer.call(reply_settings.account_settings, account_id)
         return timedelta(seconds=settings.undo_s) if settings.undo_s is not None else self.undo_window
 
     async def _act(self, action: Callable[..., tuple[OutboxItem, ChangeSet]], outbox_id: str) -> OutboxItem:

@@ -1,4 +1,4 @@
-"""The undo-send outbox, drafts, thread events and per-account reply settings: the store side of answering.
+"""The undo-send outbox, drafts and thread events: the store side of answering (reply settings: reply_settings.py).
 
 Every function takes the ``Inbox`` first, so the app runs writes on the writer thread
 (``writer.call(outbox.enqueue, ...)``) and the UI runs reads on its own reader ``Inbox``.
@@ -115,18 +115,6 @@ class ThreadEvent:
     at: str
     kind: EventKind
     detail: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class AccountSettings:
-    """Per-account reply settings; ``None`` means "use the app's default" (the replies package owns defaults)."""
-
-    account_id: str
-    signature_name: str | None = None
-    cooloff_public_s: int | None = None
-    cooloff_direct_s: int | None = None
-    undo_s: int | None = None
-    business_hours: Any = None  # JSON-compatible; its shape belongs to console.replies
 
 
 def pending_post_id(outbox_id: str) -> str:
@@ -480,33 +468,3 @@ def thread_events(inbox: Inbox, thread_id: str) -> list[ThreadEvent]:
 def first_response_at(inbox: Inbox, thread_id: str) -> str | None:
     row = inbox.db.execute("SELECT first_response_at FROM threads WHERE id = ?", (thread_id,)).fetchone()
     return row[0] if row else None
-
-
-# -- account settings ----------------------------------------------------------------------------------------------
-
-
-def account_settings(inbox: Inbox, account_id: str) -> AccountSettings:
-    row = inbox.db.execute(
-        """SELECT account_id, signature_name, cooloff_public_s, cooloff_direct_s, undo_s, business_hours
-           FROM account_settings WHERE account_id = ?""",
-        (account_id,),
-    ).fetchone()
-    if row is None:
-        return AccountSettings(account_id)
-    return AccountSettings(*row[:5], business_hours=json.loads(row[5]) if row[5] is not None else None)
-
-
-def save_account_settings(inbox: Inbox, settings: AccountSettings) -> None:
-    hours = None if settings.business_hours is None else json.dumps(settings.business_hours, sort_keys=True)
-    with inbox.transaction() as db:
-        db.execute(
-            """INSERT INTO account_settings (account_id, signature_name, cooloff_public_s, cooloff_direct_s, undo_s,
-                                             business_hours)
-               VALUES (?, ?, ?, ?, ?, ?)
-               ON CONFLICT(account_id) DO UPDATE SET signature_name = excluded.signature_name,
-                   cooloff_public_s = excluded.cooloff_public_s, cooloff_direct_s = excluded.cooloff_direct_s,
-                   undo_s = excluded.undo_s, business_hours = excluded.business_hours""",
-            (settings.account_id, settings.signature_name, settings.cooloff_public_s, settings.cooloff_direct_s,
-             settings.undo_s, hours),
-        )
-    inbox.reload_business_hours()

@@ -36,7 +36,8 @@ from console.replies.length import LengthRule
 from console.services.outbox import OutboxService
 from console.store import Inbox, PostRow, ThreadRow
 from console.store import outbox as outbox_store
-from console.store.outbox import AccountSettings, is_pending_post
+from console.store.outbox import is_pending_post
+from console.store.reply_settings import AccountSettings, account_settings
 from console.store.queries import get_thread, thread_posts
 from console.ui.composer_canned import CannedStore
 from console.ui.composer_canned_insert import CannedInsertMixin
@@ -198,7 +199,7 @@ class Composer(NoticesMixin, VerdictMixin, SendingMixin, CannedInsertMixin, Sett
             return
         account = next((a for a in self._reader.accounts() if a.id == self._thread.account_id), None)
         self._rule = LengthRule.for_account(self._thread.network, account.char_limit if account else None)
-        self._settings = outbox_store.account_settings(self._reader, self._thread.account_id)
+        self._settings = account_settings(self._reader, self._thread.account_id)
         self._business = (account.display_name or account.handle) if account else ""
         self._reload_thread(choose_target=True)
         draft = outbox_store.load_draft(self._reader, self._thread.id)

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from PySide6.QtWidgets import QInputDialog
 
-from console.store.outbox import AccountSettings
+from console.store.reply_settings import AccountSettings
 from console.ui.reply_settings_dialog import ReplySettingsDialog
 from console.ui.tasks import run_task
 

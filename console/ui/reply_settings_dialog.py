@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from console.replies.cooloff import CoolOffPolicy
 from console.replies.hours import BusinessHours
-from console.store.outbox import AccountSettings
+from console.store.reply_settings import AccountSettings
 
 DEFAULT_UNDO_S = 20
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QApplication
 
 from console.app import main
 from console.store import outbox as outbox_store
+from console.store import reply_settings
 from console.store.outbox import OutboxState
 from console.store.queries import get_thread
 from console.ui.application import open_reader
@@ -74,7 +75,7 @@ async def answer(db: Path, thread_id: str, text: str, failures: list[str]) -> No
         dialog.undo_seconds.setValue(UNDO_S)
         dialog.accept()
         account_id = get_thread(reader.db, thread_id).account_id
-        await until(lambda: outbox_store.account_settings(reader, account_id).undo_s == UNDO_S,
+        await until(lambda: reply_settings.account_settings(reader, account_id).undo_s == UNDO_S,
                     "the reply settings to be saved")
 
         composer.editor.setFocus()

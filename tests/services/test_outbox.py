@@ -20,7 +20,8 @@ from console.services.outbox import NOT_CONNECTED, UNEXPECTED, OutboxService
 from console.services.writer import StoreWriter
 from console.store import ChangeSet, Inbox, queries
 from console.store import outbox as store
-from console.store.outbox import AccountSettings, EventKind, OutboxState
+from console.store.outbox import EventKind, OutboxState
+from console.store.reply_settings import AccountSettings
 from console.sync import SyncEngine
 
 EPOCH = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)

@@ -11,7 +11,7 @@ from console.domain.priority import priority_key
 from console.domain.spread import DEFAULT_THRESHOLD, HYSTERESIS
 from console.domain.timeutil import parse_iso
 from console.store import Order, View, ViewKind
-from console.store.outbox import AccountSettings, save_account_settings
+from console.store.reply_settings import AccountSettings, save_account_settings
 from console.store.queries import get_thread, keyset_of, list_threads, view_counts
 from console.store.spread import update_spread
 

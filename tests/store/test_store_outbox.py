@@ -11,7 +11,9 @@ import pytest
 from console.domain import Direction, Visibility, iso_utc
 from console.store import Inbox, queries, schema
 from console.store import outbox as store
-from console.store.outbox import AccountSettings, EventKind, NewReply, OutboxError, OutboxState
+from console.store import reply_settings
+from console.store.outbox import EventKind, NewReply, OutboxError, OutboxState
+from console.store.reply_settings import AccountSettings
 
 UNDO = timedelta(seconds=20)
 
@@ -249,12 +251,12 @@ def test_migrating_a_v4_inbox_adds_drafts_held_since(inbox_path, helpers, monkey
 
 
 def test_account_settings_round_trip_with_defaults(inbox, helpers):
-    assert store.account_settings(inbox, helpers.account.id) == AccountSettings(helpers.account.id)
+    assert reply_settings.account_settings(inbox, helpers.account.id) == AccountSettings(helpers.account.id)
     settings = AccountSettings(helpers.account.id, "Sam", 600, 120, 30, {"mon": [["09:00", "17:00"]]})
-    store.save_account_settings(inbox, settings)
-    assert store.account_settings(inbox, helpers.account.id) == settings
-    store.save_account_settings(inbox, replace(settings, undo_s=None))
-    assert store.account_settings(inbox, helpers.account.id).undo_s is None
+    reply_settings.save_account_settings(inbox, settings)
+    assert reply_settings.account_settings(inbox, helpers.account.id) == settings
+    reply_settings.save_account_settings(inbox, replace(settings, undo_s=None))
+    assert reply_settings.account_settings(inbox, helpers.account.id).undo_s is None
 
 
 def test_cooloff_overrides_are_recorded_on_the_thread(inbox, clock, complaint):
@@ -277,7 +279,7 @@ def test_removing_an_account_takes_its_outbox_drafts_and_events(inbox, clock, co
     item, _ = enqueue(inbox, clock)
     store.save_draft(inbox, "mastodon:t1", helpers.account.id, "x", Visibility.PUBLIC, now=clock())
     store.record_event(inbox, "mastodon:t1", EventKind.COOLOFF_OVERRIDE, now=clock())
-    store.save_account_settings(inbox, AccountSettings(helpers.account.id, "Sam"))
+    reply_settings.save_account_settings(inbox, AccountSettings(helpers.account.id, "Sam"))
     inbox.remove_account(helpers.account.id, keep_history=False)
     for table in ("outbox", "drafts", "thread_events", "account_settings"):
         assert inbox.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table

@@ -20,6 +20,7 @@ from console.services.outbox import OutboxService
 from console.services.writer import StoreWriter
 from console.store import Inbox, View, ViewKind
 from console.store import outbox as outbox_store
+from console.store import reply_settings
 from console.store.outbox import EventKind, OutboxState, is_pending_post
 from console.store.queries import get_thread, thread_posts
 from console.sync import SyncEngine
@@ -149,7 +150,7 @@ def test_signature_is_added_to_public_replies_only(app, qtbot) -> None:
     composer.switch_to_direct()
     assert composer.final_text() == "Thanks for telling us."
     account = get_thread(app.reader.db, thread_id).account_id
-    qtbot.waitUntil(lambda: outbox_store.account_settings(app.reader, account).signature_name == "Sam", timeout=3000)
+    qtbot.waitUntil(lambda: reply_settings.account_settings(app.reader, account).signature_name == "Sam", timeout=3000)
 
 
 def test_heated_reply_waits_a_calm_rewrite_sends(app, qtbot) -> None:
@@ -498,8 +499,8 @@ def test_reply_settings_dialog_saves_and_the_composer_applies_them_at_once(app, 
     composer.switch_to_direct()
     assert composer.send_button.text() == "Send in 1:00"
     account = get_thread(app.reader.db, thread_id).account_id
-    qtbot.waitUntil(lambda: outbox_store.account_settings(app.reader, account).undo_s == 45, timeout=3000)
-    stored = outbox_store.account_settings(app.reader, account)
+    qtbot.waitUntil(lambda: reply_settings.account_settings(app.reader, account).undo_s == 45, timeout=3000)
+    stored = reply_settings.account_settings(app.reader, account)
     assert (stored.signature_name, stored.cooloff_public_s, stored.cooloff_direct_s, stored.business_hours) == (
         "Sam", 180, 60, None)
 
@@ -522,9 +523,9 @@ def test_outside_business_hours_send_waits_for_the_next_opening(app, qtbot) -> N
     composer = app.composer
     _set_thursday_hours(app, qtbot)
     account = get_thread(app.reader.db, thread_id).account_id
-    qtbot.waitUntil(lambda: outbox_store.account_settings(app.reader, account).business_hours is not None,
+    qtbot.waitUntil(lambda: reply_settings.account_settings(app.reader, account).business_hours is not None,
                     timeout=3000)
-    assert outbox_store.account_settings(app.reader, account).business_hours["weekly"] == {
+    assert reply_settings.account_settings(app.reader, account).business_hours["weekly"] == {
         "thu": [["09:00", "17:00"]]}
     type_reply(app, qtbot, CALM)
     assert composer.send_button.text() == "Send at opening (Thu 9:00)"
@@ -568,7 +569,7 @@ def test_a_heated_drafts_cooloff_survives_a_restart(app, qtbot) -> None:
 
 
 def test_reply_settings_refuse_unusable_business_hours(qtbot) -> None:
-    from console.store.outbox import AccountSettings
+    from console.store.reply_settings import AccountSettings
     from console.ui.reply_settings_dialog import ReplySettingsDialog, hours_of
 
     dialog = ReplySettingsDialog(AccountSettings("mastodon:biz"))
